@@ -1,0 +1,1 @@
+"""Thin command-line entry points: parse, validate, configure logging, call the library."""

@@ -1,0 +1,1 @@
+"""Small utilities shared by `align` and `mine`: errors, atomic files, hashing, progress."""

@@ -1,0 +1,104 @@
+"""Atomic writes and strict readers that report where a file is broken."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import UserError
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success it is renamed onto `path`.
+
+    The temp file lives in the destination directory so the final `os.replace` is atomic;
+    on any exception it is removed, so a crash never leaves a half-written file that a
+    rerun would trust.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def dump_json(obj: Any, pretty: bool = False) -> str:
+    """Deterministic JSON text: UTF-8 characters kept, fixed separators, trailing newline."""
+    if pretty:
+        return json.dumps(obj, ensure_ascii=False, indent=4) + "\n"
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any, pretty: bool = False) -> None:
+    atomic_write_text(path, dump_json(obj, pretty))
+
+
+def atomic_write_gzip_text(path: str | os.PathLike, text: str) -> None:
+    # mtime=0 keeps the gzip header free of the write time: byte-identical reruns.
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as f:
+            f.write(text.encode("utf-8"))
+
+
+def _line_col(data: bytes, pos: int) -> tuple[int, int]:
+    line = data.count(b"\n", 0, pos) + 1
+    col = pos - (data.rfind(b"\n", 0, pos) + 1) + 1
+    return line, col
+
+
+def read_text(path: str | os.PathLike, what: str = "file") -> str:
+    """Read a UTF-8 text file; a missing file or a non-UTF-8 byte is a UserError naming both."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{what} not found: {path}") from None
+    except IsADirectoryError:
+        raise UserError(f"{what} is a directory, expected a file: {path}") from None
+    except PermissionError:
+        raise UserError(f"{what} is not readable (permission denied): {path}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line, col = _line_col(data, e.start)
+        bad = data[e.start : e.start + 1].hex()
+        raise UserError(
+            f"{path}:{line}:{col}: {what} is not valid UTF-8 (byte 0x{bad} at offset {e.start}); "
+            f"convert it, e.g. with `iconv -f latin1 -t utf-8`"
+        ) from None
+    # A UTF-8 byte-order mark is not text.
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def read_json(path: str | os.PathLike, what: str = "JSON file") -> Any:
+    """Parse a JSON file; invalid JSON is a UserError with the line and column."""
+    text = read_text(path, what)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path}:{e.lineno}:{e.colno}: invalid JSON in {what}: {e.msg}") from None

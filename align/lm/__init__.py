@@ -1,0 +1,1 @@
+"""Per-document language models (KenLM lmplz) and pronunciations for words a dictionary lacks."""

