@@ -1,0 +1,213 @@
+"""Voice-activity splitting: cut the audio into voiced fragments to transcribe one by one.
+
+1. A classifier labels consecutive frames voiced/unvoiced: webrtcvad (10/20/30 ms frames) or the
+   Silero model (`align.audio.silero`, 32 ms windows).
+2. A ring-buffer state machine turns labels into spans with hysteresis: a span opens when more than
+   `threshold` x `padding` of the last `padding` frames are voiced (the span starts at the oldest of
+   those frames, a pre-roll), and closes when more than that many of the frames since the last
+   check are unvoiced (the span keeps them, a tail).
+3. Spans longer than `max_duration_ms` are cut at their quietest points; spans shorter than
+   `min_duration_ms` are not returned (they are counted).
+
+Every boundary is a sample index, so a Fragment's `start_ms`/`end_ms` describe exactly the samples
+it holds (`samples == audio[start:end]`), unlike the reference, whose timestamps were one frame early.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..common.errors import UsageError, UserError
+from ..common.progress import progress
+from .records import Fragment
+
+log = logging.getLogger(__name__)
+
+VAD_ENGINES = ("webrtc", "silero")
+WEBRTC_RATES = (8000, 16000, 32000, 48000)
+FRAME_LENGTHS_MS = (10, 20, 30)
+# Window over which energy is averaged when looking for the quietest cut point: long enough that a
+# stop closure inside a word is not mistaken for a pause, short enough to find short pauses.
+CUT_WINDOW_MS = 150
+
+
+@dataclass(frozen=True)
+class VadParams:
+    engine: str = "webrtc"                # webrtc | silero
+    aggressiveness: int = 3               # webrtcvad mode 0..3 (3 filters non-speech hardest)
+    padding: int = 10                     # ring buffer length in frames
+    threshold: float = 0.5                # fraction of the ring that opens/closes a span
+    frame_ms: int = 30                    # 10 | 20 | 30 (webrtc; silero uses its 32 ms window)
+    min_duration_ms: float = 100          # shorter fragments are not transcribed (counted)
+    max_duration_ms: float | None = None  # longer fragments are cut at their quietest points
+
+    def validate(self) -> None:
+        if self.engine not in VAD_ENGINES:
+            raise UsageError(f"unknown VAD engine {self.engine!r} (--vad-engine): choose one of {', '.join(VAD_ENGINES)}")
+        if isinstance(self.aggressiveness, bool) or self.aggressiveness not in (0, 1, 2, 3):
+            raise UsageError(f"--audio-vad-aggressiveness must be 0, 1, 2 or 3, got {self.aggressiveness!r}")
+        if isinstance(self.padding, bool) or not isinstance(self.padding, int) or self.padding < 1:
+            raise UsageError(f"--audio-vad-padding must be a whole number of frames >= 1, got {self.padding!r}")
+        if not 0.0 <= self.threshold < 1.0:
+            raise UsageError(f"--audio-vad-threshold must be in [0, 1), got {self.threshold!r}")
+        if self.frame_ms not in FRAME_LENGTHS_MS:
+            raise UsageError(f"--audio-vad-frame-length must be 10, 20 or 30 (ms), got {self.frame_ms!r}")
+        if self.min_duration_ms < 0:
+            raise UsageError(f"--stt-min-duration must be >= 0 ms, got {self.min_duration_ms!r}")
+        if self.max_duration_ms is not None:
+            if self.max_duration_ms < max(self.min_duration_ms, 2 * 32):
+                raise UsageError(
+                    f"--stt-max-duration ({self.max_duration_ms} ms) must be at least --stt-min-duration "
+                    f"({self.min_duration_ms} ms) and at least 64 ms"
+                )
+
+
+@dataclass
+class VadResult:
+    fragments: list[Fragment]
+    voiced_spans: int = 0       # spans the state machine found
+    too_short: int = 0          # spans/pieces shorter than min_duration_ms, not returned
+    cut: int = 0                # spans longer than max_duration_ms that were cut
+    pieces: int = 0             # pieces those cuts produced
+    frames: int = 0             # frames classified
+
+
+def check_rate(rate: int, params: VadParams) -> None:
+    if params.engine == "webrtc" and rate not in WEBRTC_RATES:
+        raise UsageError(
+            f"webrtcvad works at 8000, 16000, 32000 or 48000 Hz only, but the model rate "
+            f"(--stt-model-rate) is {rate}: choose one of these rates or --vad-engine silero"
+        )
+
+
+def split_audio(samples: np.ndarray, rate: int, params: VadParams, *, show_progress: bool = False) -> list[Fragment]:
+    """Voiced fragments of mono int16 `samples` at `rate` Hz, in audio order."""
+    return vad_split(samples, rate, params, show_progress=show_progress).fragments
+
+
+def vad_split(samples: np.ndarray, rate: int, params: VadParams, *, show_progress: bool = False) -> VadResult:
+    """Like `split_audio`, with the counts (too short, cut) for the log."""
+    params.validate()
+    check_rate(rate, params)
+    samples = np.ascontiguousarray(samples, dtype=np.int16)
+    if samples.ndim != 1:
+        raise UserError(f"VAD needs mono audio, got an array of shape {samples.shape}")
+    if params.engine == "webrtc":
+        bounds, voiced = webrtc_frames(samples, rate, params, show_progress=show_progress)
+    else:
+        from .silero import silero_frames
+
+        bounds, voiced = silero_frames(samples, rate, show_progress=show_progress)
+
+    spans = find_spans(voiced, params.padding, params.threshold)
+    result = VadResult(fragments=[], voiced_spans=len(spans), frames=len(voiced))
+    min_len = params.min_duration_ms * rate / 1000.0
+    max_len = None if params.max_duration_ms is None else params.max_duration_ms * rate / 1000.0
+    energy = None
+    for first, stop in spans:
+        pieces = [(first, stop)]
+        if max_len is not None and bounds[stop] - bounds[first] > max_len:
+            if energy is None:
+                energy = frame_energy(samples, bounds)
+            pieces = cut_span(first, stop, bounds, energy, min_len, max_len, rate)
+            result.cut += 1
+            result.pieces += len(pieces)
+        for a, b in pieces:
+            start, end = int(bounds[a]), int(bounds[b])
+            if end - start < min_len:
+                result.too_short += 1
+                continue
+            result.fragments.append(Fragment(start * 1000.0 / rate, end * 1000.0 / rate, samples[start:end]))
+    return result
+
+
+def webrtc_frames(samples: np.ndarray, rate: int, params: VadParams, *, show_progress: bool = False):
+    """(bounds, voiced): frame i covers samples[bounds[i]:bounds[i+1]].
+
+    A final partial frame is classified zero-padded (webrtcvad wants whole frames) but its bound is
+    the true end, so speech running to the end of the file is not lost.
+    """
+    import webrtcvad
+
+    vad = webrtcvad.Vad(params.aggressiveness)
+    flen = rate * params.frame_ms // 1000
+    n = len(samples)
+    n_frames = -(-n // flen)
+    bounds = np.minimum(np.arange(n_frames + 1, dtype=np.int64) * flen, n)
+    padded = samples if n == n_frames * flen else np.concatenate([samples, np.zeros(n_frames * flen - n, np.int16)])
+    data = padded.tobytes()
+    step = 2 * flen
+    voiced = np.zeros(n_frames, dtype=bool)
+    # One C call per frame; the Python loop costs ~1 us per frame (20 k frames per 10 min).
+    for i in progress(range(n_frames), enabled=show_progress, desc="VAD", unit="frame", mininterval=0.5):
+        voiced[i] = vad.is_speech(data[i * step:(i + 1) * step], rate)
+    return bounds, voiced
+
+
+def find_spans(voiced: np.ndarray, padding: int, threshold: float) -> list[tuple[int, int]]:
+    """Ring-buffer state machine over frame labels -> [(first_frame, stop_frame)) spans."""
+    limit = threshold * padding
+    ring: deque[bool] = deque(maxlen=padding)
+    spans: list[tuple[int, int]] = []
+    open_at = -1
+    for i, v in enumerate(voiced.tolist()):
+        ring.append(v)
+        if open_at < 0:
+            if sum(ring) > limit:
+                open_at = i - len(ring) + 1   # pre-roll: the ring's frames belong to the span
+                ring.clear()
+        elif len(ring) - sum(ring) > limit:
+            spans.append((open_at, i + 1))    # the tail of unvoiced frames stays in the span
+            open_at = -1
+            ring.clear()
+    if open_at >= 0:
+        spans.append((open_at, len(voiced)))
+    return spans
+
+
+def frame_energy(samples: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Mean square amplitude of each frame."""
+    sq = np.concatenate([[0.0], np.cumsum(samples.astype(np.float64) ** 2)])
+    lengths = np.maximum(np.diff(bounds), 1)
+    return (sq[bounds[1:]] - sq[bounds[:-1]]) / lengths
+
+
+def cut_span(first: int, stop: int, bounds: np.ndarray, energy: np.ndarray, min_len: float, max_len: float,
+             rate: int) -> list[tuple[int, int]]:
+    """Cut frames [first, stop) into pieces no longer than `max_len` samples, each cut at the frame
+    boundary whose surrounding window is quietest; pieces keep `min_len` where any cut allows it."""
+    frame_ms = 1000.0 * float(np.median(np.diff(bounds[first:stop + 1]))) / rate
+    half = max(1, round(CUT_WINDOW_MS / frame_ms / 2))
+    out: list[tuple[int, int]] = []
+    todo = [(first, stop)]
+    while todo:
+        a, b = todo.pop()
+        if bounds[b] - bounds[a] <= max_len or b - a < 2:
+            out.append((a, b))
+            continue
+        k = quietest_boundary(a, b, bounds, energy, min_len, half)
+        todo.append((k, b))
+        todo.append((a, k))
+    out.sort()
+    return out
+
+
+def quietest_boundary(a: int, b: int, bounds: np.ndarray, energy: np.ndarray, min_len: float, half: int) -> int:
+    """Interior frame boundary k (a < k < b) with the lowest mean energy over frames [k-half, k+half)
+    (clipped to the span); ties go to the boundary nearest the middle, so a long silence is cut in
+    its centre. Boundaries leaving a piece shorter than `min_len` are avoided when possible."""
+    ks = np.arange(a + 1, b)
+    csum = np.concatenate([[0.0], np.cumsum(energy[a:b])])
+    lo = np.maximum(ks - half, a) - a
+    hi = np.minimum(ks + half, b) - a
+    score = (csum[hi] - csum[lo]) / (hi - lo)
+    ok = (bounds[ks] - bounds[a] >= min_len) & (bounds[b] - bounds[ks] >= min_len)
+    if ok.any():
+        ks, score = ks[ok], score[ok]
+    mid = (bounds[a] + bounds[b]) / 2.0
+    order = np.lexsort((np.abs(bounds[ks] - mid), score))
+    return int(ks[order[0]])
