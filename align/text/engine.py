@@ -1,0 +1,202 @@
+"""From transcript log + original text to aligned utterances: rough alignment, gap alignment,
+metrics and filters. Strings and records in, records out; no files, no audio."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+from ..tlog import TranscriptEntry
+from .alphabet import Alphabet
+from .gap import GapParams, gap_align, strip_span
+from .metrics import FilterParams, evaluate
+from .normalise import CleanText, Phrase, TextParams, normalise
+from .rough import RoughParams, rough_align
+from .search import TrigramIndex
+
+log = logging.getLogger(__name__)
+
+REASON_EMPTY = "empty transcript"
+REASON_NO_MATCH = "no match"
+REASON_EMPTY_MATCH = "empty match"
+
+
+@dataclass(frozen=True)
+class AlignParams:
+    text: TextParams = TextParams()
+    rough: RoughParams = RoughParams()
+    gap: GapParams = GapParams()
+    filters: FilterParams = FilterParams()
+    text_context: int = 10             # --text-context: clean characters shown around a match in DEBUG logs
+
+
+@dataclass
+class Utterance:
+    start: float
+    end: float
+    transcript: str
+    text_start: int          # original-text offsets; aligned_raw == original[text_start:text_end]
+    text_end: int
+    meta: dict[str, list[Any]]
+    aligned_raw: str
+    aligned: str             # clean text of the match
+    clean_start: int         # clean-text offsets of the match
+    clean_end: int
+    sws: float
+    metrics: dict[str, float] = field(default_factory=dict)
+    fragment: int = 0        # index of the fragment in the transcript log
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {
+            "start": self.start,
+            "end": self.end,
+            "transcript": self.transcript,
+            "text-start": self.text_start,
+            "text-end": self.text_end,
+            "meta": self.meta,
+            "aligned-raw": self.aligned_raw,
+            "aligned": self.aligned,
+        }
+        d.update(self.metrics)
+        return d
+
+
+@dataclass
+class AlignmentResult:
+    utterances: list[Utterance]
+    fragments: int                     # fragments considered (after --start/--num-samples)
+    dropped: Counter                   # reason -> count
+    timings: dict[str, float]
+
+    def summary_lines(self) -> list[str]:
+        n = max(self.fragments, 1)
+        kept = len(self.utterances)
+        lines = [f"fragments: {self.fragments}, kept: {kept} ({100.0 * kept / n:.2f}%), "
+                 f"dropped: {sum(self.dropped.values())} ({100.0 * sum(self.dropped.values()) / n:.2f}%)"]
+        for reason, c in sorted(self.dropped.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"  dropped, {reason}: {c} ({100.0 * c / n:.2f}%)")
+        return lines
+
+
+def clean_transcript(transcript: str, alphabet: Alphabet, params: TextParams) -> str:
+    """Transcripts from other tools may carry case and punctuation: clean them like the text."""
+    return normalise(transcript, [Phrase(0, len(transcript))], alphabet, params).clean
+
+
+def _opening(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Ps", "Pi") or ch in "\"¿¡"
+
+
+def original_spans(ct: CleanText, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Original-text spans of ordered clean spans, widened over adjacent punctuation.
+
+    The end takes the punctuation that follows up to the next whitespace ("word." "word,\""),
+    the start an opening bracket or quote right before it; neighbours never overlap: where both
+    reach for the same characters the earlier utterance ends where the later one starts.
+    """
+    text = ct.original
+    n = len(text)
+    out = []
+    for cs, ce in spans:
+        s, e = ct.original_span(cs, ce)
+        while e < n and not text[e].isspace() and not text[e].isalnum():
+            e += 1
+        while s > 0 and _opening(text[s - 1]):
+            s -= 1
+        out.append([s, e])
+    for a, b in zip(out, out[1:]):
+        if a[1] > b[0]:
+            a[1] = b[0]
+    return [(s, e) for s, e in out]
+
+
+def _meta(ct: CleanText, cs: int, ce: int, entry: TranscriptEntry) -> dict[str, list[Any]]:
+    """key -> distinct values (first-seen order) from the tlog entry, then the phrases touched."""
+    meta: dict[str, list[Any]] = {}
+    seen: dict[str, set[str]] = {}
+
+    def add(k: str, v: Any) -> None:
+        key = json.dumps(v, sort_keys=True, ensure_ascii=False)
+        if key not in seen.setdefault(k, set()):
+            seen[k].add(key)
+            meta.setdefault(k, []).append(v)
+
+    for k, v in entry.meta.items():
+        add(k, v)
+    for pi in ct.phrases_in(cs, ce):
+        for k, v in ct.phrases[pi].meta.items():
+            add(k, v)
+    return meta
+
+
+def align_transcripts(
+    entries: Sequence[TranscriptEntry],
+    ct: CleanText,
+    alphabet: Alphabet,
+    params: AlignParams = AlignParams(),
+    index: Optional[TrigramIndex] = None,
+    on_search=None,
+) -> AlignmentResult:
+    """Align transcript entries (in audio order) with the clean text of the original."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    patterns = [clean_transcript(e.transcript, alphabet, params.text) for e in entries]
+    if index is None:
+        index = TrigramIndex(ct.clean)
+    timings["index"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    matches = rough_align(patterns, index, params.rough, on_search=on_search)
+    timings["rough"] = time.perf_counter() - t0
+
+    dropped: Counter = Counter()
+    found = []
+    for i, (p, m) in enumerate(zip(patterns, matches)):
+        if not p:
+            dropped[REASON_EMPTY] += 1
+        elif m is None:
+            dropped[REASON_NO_MATCH] += 1
+        else:
+            found.append(i)
+
+    t0 = time.perf_counter()
+    spans = gap_align(
+        ct.clean, ct.phrase_of, [(matches[i].start, matches[i].end) for i in found], [patterns[i] for i in found], params.gap
+    )
+    timings["gap"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    kept: list[tuple[int, tuple[int, int]]] = []
+    for i, span in zip(found, spans):
+        s = strip_span(ct.clean, *span)
+        if s is None:
+            dropped[REASON_EMPTY_MATCH] += 1
+        else:
+            kept.append((i, s))
+    orig = original_spans(ct, [s for _, s in kept])
+    utterances = []
+    ctx = params.text_context
+    for (i, (cs, ce)), (os_, oe) in zip(kept, orig):
+        entry = entries[i]
+        aligned = ct.clean[cs:ce]
+        metrics, reason = evaluate(patterns[i], aligned, matches[i].score, params.filters)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "fragment %d: %r -> %s[%s]%s sws=%.3f %s", i, entry.transcript, ct.clean[max(0, cs - ctx):cs],
+                aligned, ct.clean[ce:ce + ctx], matches[i].score, reason or "kept",
+            )
+        if reason is not None:
+            dropped[reason] += 1
+            continue
+        utterances.append(Utterance(
+            start=entry.start, end=entry.end, transcript=entry.transcript, text_start=os_, text_end=oe,
+            meta=_meta(ct, cs, ce, entry), aligned_raw=ct.original[os_:oe], aligned=aligned,
+            clean_start=cs, clean_end=ce, sws=matches[i].score, metrics=metrics, fragment=i,
+        ))
+    timings["metrics"] = time.perf_counter() - t0
+    return AlignmentResult(utterances, len(entries), dropped, timings)

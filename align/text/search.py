@@ -1,0 +1,162 @@
+"""Finding where a transcript best matches inside an interval of the clean text.
+
+Phase 1 ranks windows of the text (as long as the pattern) by how many of the pattern's
+3-grams they contain; phase 2 runs Smith-Waterman around the best few windows. The 3-gram
+index is built once per document: occurrence positions grouped by 3-gram code (CSR layout), so
+counting a pattern's 3-grams in an interval is a binary search plus a contiguous slice per code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from .sw import SwParams, encode, normalised_score, sw_kernel
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    max_candidates: int = 10          # --align-max-candidates
+    candidate_threshold: float = 0.92 # --align-candidate-threshold
+    sw: SwParams = SwParams()         # --align-match-score / -mismatch-score / -gap-score
+
+
+@dataclass(frozen=True)
+class Match:
+    start: int      # clean-text span [start, end)
+    end: int
+    score: float    # normalised Smith-Waterman score (the `sws` metric)
+
+
+@njit(cache=True, nogil=True)
+def _count_windows(codes, offsets, positions, lo, hi, window, counts, touched):
+    """Add, per window (position // window), the occurrences in [lo, hi) of each pattern 3-gram.
+
+    Returns the number of distinct windows touched (their ids are in `touched`, first-seen order).
+    """
+    nt = 0
+    for c in codes:
+        if c < 0:
+            continue
+        s = offsets[c]
+        e = offsets[c + 1]
+        if s == e:
+            continue
+        # binary search the sorted positions of this code for lo
+        a = np.searchsorted(positions[s:e], lo)
+        for k in range(s + a, e):
+            p = positions[k]
+            if p >= hi:
+                break
+            w = p // window
+            if counts[w] == 0:
+                touched[nt] = w
+                nt += 1
+            counts[w] += 1
+    return nt
+
+
+@njit(cache=True, nogil=True)
+def _find_best(pattern, codes, text, offsets, positions, lo, hi, max_candidates, threshold,
+               match, mismatch, gap, counts, touched):
+    n = pattern.shape[0]
+    best_score = -1.0
+    best = (0, 0, lo, lo)
+    if n == 0 or hi <= lo:
+        return 0.0, lo, lo
+    if hi - lo < 2 * n:
+        raw, a0, a1, b0, b1 = sw_kernel(pattern, text, lo, hi, match, mismatch, gap)
+        if raw == 0:
+            return 0.0, lo, lo
+        d = match * max(b1 - b0, n)
+        return raw / d, b0, b1
+    window = n
+    nt = _count_windows(codes, offsets, positions, lo, hi, window, counts, touched)
+    if nt == 0:
+        return 0.0, lo, lo
+    ids = touched[:nt].copy()
+    cnt = np.empty(nt, np.int64)
+    for k in range(nt):
+        cnt[k] = counts[ids[k]]
+        counts[ids[k]] = 0  # leave the scratch array clean for the next call
+    # most shared 3-grams first; ties: leftmost window (deterministic)
+    order = np.argsort(-cnt * (ids.max() + 1) + ids)
+    last = 0.0
+    for r in range(min(max_candidates, nt)):
+        k = order[r]
+        c = cnt[k]
+        if last > 0 and c / last < threshold:
+            break
+        last = c
+        w = ids[k]
+        s = max(lo, (w - 1) * window)
+        e = min(hi, (w + 2) * window)
+        raw, a0, a1, b0, b1 = sw_kernel(pattern, text, s, e, match, mismatch, gap)
+        if raw == 0:
+            continue
+        score = raw / (match * max(b1 - b0, n))
+        if score > best_score:
+            best_score = score
+            best = (a0, a1, b0, b1)
+    if best_score < 0:
+        return 0.0, lo, lo
+    return best_score, best[2], best[3]
+
+
+class TrigramIndex:
+    """The clean text of one document, encoded, with its 3-gram occurrence index."""
+
+    def __init__(self, clean: str):
+        self.clean = clean
+        self.text = encode(clean)
+        # Small dense ids per character so a 3-gram is one integer code.
+        chars = sorted(set(clean) | {" "})
+        self._ids = {ch: i for i, ch in enumerate(chars)}
+        self._k = len(chars) + 1  # id k-1: a character the text does not contain
+        padded = self._char_ids(" " + clean + " ")
+        k = self._k
+        codes = padded[:-2] * (k * k) + padded[1:-1] * k + padded[2:]
+        self._ncodes = k ** 3
+        # A 3-gram's position is the clean-text offset of its middle character.
+        order = np.argsort(codes, kind="stable")
+        self._sorted_codes = codes[order]
+        self._positions = order.astype(np.int64)
+        uniq, first = np.unique(self._sorted_codes, return_index=True)
+        # Compact code space: pattern codes are mapped through `uniq` by binary search.
+        self._uniq = uniq
+        self._offsets = np.append(first, len(order)).astype(np.int64)
+        self._counts = np.zeros(len(clean) + 2, np.int64)
+        self._touched = np.zeros(len(clean) + 2, np.int64)
+
+    def _char_ids(self, s: str) -> np.ndarray:
+        get = self._ids.get
+        unknown = self._k - 1
+        return np.fromiter((get(ch, unknown) for ch in s), dtype=np.int64, count=len(s))
+
+    def pattern_codes(self, pattern: str) -> np.ndarray:
+        """Compact 3-gram ids of ' ' + pattern + ' ' (-1: a 3-gram absent from the text)."""
+        ids = self._char_ids(" " + pattern + " ")
+        k = self._k
+        codes = ids[:-2] * (k * k) + ids[1:-1] * k + ids[2:]
+        pos = np.searchsorted(self._uniq, codes)
+        pos = np.minimum(pos, len(self._uniq) - 1)
+        return np.where(self._uniq[pos] == codes, pos, -1).astype(np.int64)
+
+    def find_best(self, pattern: str, start: int, end: int, params: SearchParams) -> Match | None:
+        """Best match of `pattern` inside clean[start:end], or None when nothing aligns."""
+        if not pattern or end <= start:
+            return None
+        p = encode(pattern)
+        score, b0, b1 = _find_best(
+            p, self.pattern_codes(pattern), self.text, self._offsets, self._positions, start, end,
+            params.max_candidates, params.candidate_threshold,
+            params.sw.match, params.sw.mismatch, params.sw.gap, self._counts, self._touched,
+        )
+        if score <= 0 or b1 <= b0:
+            return None
+        return Match(int(b0), int(b1), float(score))
+
+
+__all__ = ["Match", "SearchParams", "TrigramIndex", "normalised_score"]
