@@ -4,9 +4,12 @@
    Silero model (`align.audio.silero`, 32 ms windows).
 2. A ring-buffer state machine turns labels into spans with hysteresis: a span opens when more than
    `threshold` x `padding` of the last `padding` frames are voiced (the span starts at the oldest of
-   those frames, a pre-roll), and closes when more than that many of the frames since the last
-   check are unvoiced (the span keeps them, a tail).
-3. Spans longer than `max_duration_ms` are cut at their quietest points; spans shorter than
+   those frames, a pre-roll that also catches weak onsets the classifier missed), and closes when
+   more than that many of the last `padding` frames are unvoiced.
+3. The span's tail is then trimmed to `tail_ms` after its last voiced frame: the unvoiced frames
+   that were only needed to decide that speech ended are known silence, and keeping them all (as
+   the reference does) puts every end time ~0.2-0.3 s late and feeds silence to the recogniser.
+4. Spans longer than `max_duration_ms` are cut at their quietest points; spans shorter than
    `min_duration_ms` are not returned (they are counted).
 
 Every boundary is a sample index, so a Fragment's `start_ms`/`end_ms` describe exactly the samples
@@ -37,13 +40,17 @@ CUT_WINDOW_MS = 150
 
 @dataclass(frozen=True)
 class VadParams:
+    # Defaults tuned on bench/make_speech_bench.py (see algo.md): a 300 ms ring (15 x 20 ms) that
+    # must be >90% voiced to open and >90% unvoiced to close, i.e. a pause of ~300 ms ends a
+    # fragment while shorter pauses inside a sentence do not.
     engine: str = "webrtc"                # webrtc | silero
     aggressiveness: int = 3               # webrtcvad mode 0..3 (3 filters non-speech hardest)
-    padding: int = 10                     # ring buffer length in frames
-    threshold: float = 0.5                # fraction of the ring that opens/closes a span
-    frame_ms: int = 30                    # 10 | 20 | 30 (webrtc; silero uses its 32 ms window)
+    padding: int = 15                     # ring buffer length in frames
+    threshold: float = 0.9                # fraction of the ring that opens/closes a span
+    frame_ms: int = 20                    # 10 | 20 | 30 (webrtc; silero uses its 32 ms window)
     min_duration_ms: float = 100          # shorter fragments are not transcribed (counted)
     max_duration_ms: float | None = None  # longer fragments are cut at their quietest points
+    tail_ms: float | None = 100           # silence kept after the last voiced frame (None: all of it)
 
     def validate(self) -> None:
         if self.engine not in VAD_ENGINES:
@@ -56,6 +63,8 @@ class VadParams:
             raise UsageError(f"--audio-vad-threshold must be in [0, 1), got {self.threshold!r}")
         if self.frame_ms not in FRAME_LENGTHS_MS:
             raise UsageError(f"--audio-vad-frame-length must be 10, 20 or 30 (ms), got {self.frame_ms!r}")
+        if self.tail_ms is not None and self.tail_ms < 0:
+            raise UsageError(f"--audio-vad-tail must be >= 0 ms, got {self.tail_ms!r}")
         if self.min_duration_ms < 0:
             raise UsageError(f"--stt-min-duration must be >= 0 ms, got {self.min_duration_ms!r}")
         if self.max_duration_ms is not None:
@@ -104,6 +113,9 @@ def vad_split(samples: np.ndarray, rate: int, params: VadParams, *, show_progres
         bounds, voiced = silero_frames(samples, rate, show_progress=show_progress)
 
     spans = find_spans(voiced, params.padding, params.threshold)
+    if params.tail_ms is not None and spans:
+        frame_len = float(np.median(np.diff(bounds)))
+        spans = trim_tails(spans, voiced, round(params.tail_ms * rate / 1000.0 / frame_len))
     result = VadResult(fragments=[], voiced_spans=len(spans), frames=len(voiced))
     min_len = params.min_duration_ms * rate / 1000.0
     max_len = None if params.max_duration_ms is None else params.max_duration_ms * rate / 1000.0
@@ -167,6 +179,16 @@ def find_spans(voiced: np.ndarray, padding: int, threshold: float) -> list[tuple
     if open_at >= 0:
         spans.append((open_at, len(voiced)))
     return spans
+
+
+def trim_tails(spans: list[tuple[int, int]], voiced: np.ndarray, keep: int) -> list[tuple[int, int]]:
+    """End each span `keep` frames after its last voiced frame (never later than it ended)."""
+    out = []
+    for a, b in spans:
+        hits = np.flatnonzero(voiced[a:b])
+        last = a + int(hits[-1]) if hits.size else b - 1
+        out.append((a, min(b, last + 1 + keep)))
+    return out
 
 
 def frame_energy(samples: np.ndarray, bounds: np.ndarray) -> np.ndarray:

