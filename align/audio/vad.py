@@ -220,16 +220,19 @@ def cut_span(first: int, stop: int, bounds: np.ndarray, energy: np.ndarray, min_
 
 def quietest_boundary(a: int, b: int, bounds: np.ndarray, energy: np.ndarray, min_len: float, half: int) -> int:
     """Interior frame boundary k (a < k < b) with the lowest mean energy over frames [k-half, k+half)
-    (clipped to the span); ties go to the boundary nearest the middle, so a long silence is cut in
-    its centre. Boundaries leaving a piece shorter than `min_len` are avoided when possible."""
+    (clipped to the span). Ties (every window holding the same quiet run) go to the quietest pair
+    of frames around k, then to the boundary nearest the middle, so a silence is cut inside it and
+    a long one in its centre. Boundaries leaving a piece shorter than `min_len` are avoided when
+    possible."""
     ks = np.arange(a + 1, b)
     csum = np.concatenate([[0.0], np.cumsum(energy[a:b])])
     lo = np.maximum(ks - half, a) - a
     hi = np.minimum(ks + half, b) - a
     score = (csum[hi] - csum[lo]) / (hi - lo)
+    local = energy[ks - 1] + energy[ks]
     ok = (bounds[ks] - bounds[a] >= min_len) & (bounds[b] - bounds[ks] >= min_len)
     if ok.any():
-        ks, score = ks[ok], score[ok]
+        ks, score, local = ks[ok], score[ok], local[ok]
     mid = (bounds[a] + bounds[b]) / 2.0
-    order = np.lexsort((np.abs(bounds[ks] - mid), score))
+    order = np.lexsort((np.abs(bounds[ks] - mid), local, score))
     return int(ks[order[0]])

