@@ -101,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--align-gap-score", type=int, default=-100, help="Smith-Waterman score of a gap character (< 0)")
     g.add_argument("--align-min-sws", type=_fraction, default=0.5,
                    help="minimum normalised Smith-Waterman score for a transcript to be placed")
+    g.add_argument("--align-min-run", type=_positive_int, default=2,
+                   help="a placed transcript needs this many placed neighbours in a row (itself included) whose "
+                   "text follows closely; isolated matches are dropped (1: keep them)")
+    g.add_argument("--align-run-gap", type=int, default=100,
+                   help="most text characters between two matches that still continue a run")
     g.add_argument("--align-shrink-fraction", type=_fraction, default=0.1, help="how far a boundary may move inward")
     g.add_argument("--align-stretch-fraction", type=float, default=0.25, help="how far a boundary may move outward")
     g.add_argument("--align-word-snap-factor", type=float, default=1.5, help="score factor for a boundary at a word boundary")
@@ -157,7 +162,7 @@ def params_from_args(args: argparse.Namespace):
         rough=RoughParams(
             SearchParams(args.align_max_candidates, args.align_candidate_threshold,
                          SwParams(args.align_match_score, args.align_mismatch_score, args.align_gap_score)),
-            args.align_min_sws,
+            args.align_min_sws, args.align_min_run, args.align_run_gap,
         ),
         gap=GapParams(args.align_shrink_fraction, args.align_stretch_fraction, args.align_word_snap_factor,
                       args.align_phrase_snap_factor, algo, wng),

@@ -16,7 +16,7 @@ from .alphabet import Alphabet
 from .gap import GapParams, gap_align, strip_span
 from .metrics import FilterParams, evaluate
 from .normalise import CleanText, Phrase, TextParams, normalise
-from .rough import RoughParams, rough_align
+from .rough import RoughParams, drop_isolated, rough_align
 from .search import TrigramIndex
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 REASON_EMPTY = "empty transcript"
 REASON_NO_MATCH = "no match"
 REASON_EMPTY_MATCH = "empty match"
+REASON_ISOLATED = "isolated match"
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,8 @@ def align_transcripts(
     timings["index"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    matches = rough_align(patterns, index, params.rough, on_search=on_search)
+    placed = rough_align(patterns, index, params.rough, on_search=on_search)
+    matches, _ = drop_isolated(placed, params.rough)
     timings["rough"] = time.perf_counter() - t0
 
     dropped: Counter = Counter()
@@ -159,8 +161,10 @@ def align_transcripts(
     for i, (p, m) in enumerate(zip(patterns, matches)):
         if not p:
             dropped[REASON_EMPTY] += 1
-        elif m is None:
+        elif placed[i] is None:
             dropped[REASON_NO_MATCH] += 1
+        elif m is None:
+            dropped[REASON_ISOLATED] += 1
         else:
             found.append(i)
 

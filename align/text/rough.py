@@ -25,6 +25,13 @@ class RoughParams:
     # The reference accepts any positive score for a lone transcript, which is how unrelated text
     # "aligns"; a fixed floor rejects such garbage while noisy true transcripts score ~0.8-0.95.
     min_score: float = 0.5
+    # A placed transcript must belong to a run of at least `min_run` placed transcripts (in audio
+    # order, skipping unplaced ones) whose matches follow each other with at most `run_gap` clean
+    # characters of text between them (--align-min-run, --align-run-gap). True matches come in
+    # such runs; matches of a text that was never read (an unrelated document, boilerplate shared
+    # with another text) are isolated. 1 disables the rule.
+    min_run: int = 2
+    run_gap: int = 100
 
 
 def priority_order(lengths: Sequence[int]) -> np.ndarray:
@@ -67,3 +74,24 @@ def rough_align(
                 stack.append((lo, i, start, m.start))
                 break
     return result
+
+
+def drop_isolated(matches: Sequence[Optional[Match]], params: RoughParams = RoughParams()) -> tuple[list[Optional[Match]], int]:
+    """Unplace matches that are not part of a run (see RoughParams.min_run); returns the new list
+    and how many were dropped. A log with fewer placed transcripts than `min_run` is left alone."""
+    placed = [i for i, m in enumerate(matches) if m is not None]
+    if params.min_run <= 1 or len(placed) < params.min_run:
+        return list(matches), 0
+    out = list(matches)
+    dropped = 0
+    run = [placed[0]]
+    for i in placed[1:] + [None]:
+        if i is not None and matches[i].start - matches[run[-1]].end <= params.run_gap:
+            run.append(i)
+            continue
+        if len(run) < params.min_run:
+            for j in run:
+                out[j] = None
+                dropped += 1
+        run = [i] if i is not None else []
+    return out, dropped
