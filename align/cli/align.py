@@ -171,6 +171,12 @@ def params_from_args(args: argparse.Namespace):
     )
 
 
+def default_alphabet():
+    from ..text.alphabet import ENGLISH_LABELS, Alphabet, load_alphabet
+
+    return load_alphabet(DEFAULT_ALPHABET) if DEFAULT_ALPHABET.exists() else Alphabet.from_labels(ENGLISH_LABELS)
+
+
 def _check_output(path: Path, force: bool) -> None:
     if path.exists() and not force:
         raise UserError(f"{path} already exists; pass --force to overwrite it")
@@ -194,13 +200,13 @@ def run_align(args: argparse.Namespace) -> int:
         raise UsageError("--start and --num-samples must not be negative")
     params = params_from_args(args)
     _check_output(args.aligned, args.force)
-    alphabet = load_alphabet(args.alphabet or DEFAULT_ALPHABET)
+    alphabet = default_alphabet() if args.alphabet is None else load_alphabet(args.alphabet)
 
     original, phrases = read_script(args.script, args.text_meaningful_newlines)
     ct = normalise(original, phrases, alphabet, params.text)
     if not ct.clean.strip():
         raise UserError(f"{args.script}: the text has no character of the alphabet "
-                        f"({args.alphabet or DEFAULT_ALPHABET}); is it the right file and language?")
+                        f"({args.alphabet or 'English'}); is it the right file and language?")
 
     t0 = time.perf_counter()
     if args.audio is not None:

@@ -9,6 +9,11 @@ from ..common.errors import UserError
 from ..common.fileio import read_text
 
 
+# The English alphabet of models/en/alphabet.txt, used when that file is not at hand (an
+# installed, not editable, package).
+ENGLISH_LABELS = " abcdefghijklmnopqrstuvwxyz'"
+
+
 @dataclass(frozen=True)
 class Alphabet:
     labels: frozenset[str]
