@@ -1,0 +1,406 @@
+"""Synthetic text-alignment benchmark: a "book" and the transcript log of someone reading it.
+
+    python3 bench/make_text_bench.py --out DIR --chars 100000 --seed 1 [--unrelated]
+
+writes DIR/book.txt, DIR/book.tlog (JSON list of {start, end, transcript}, ms) and
+DIR/truth.json (one entry per tlog fragment, in order: {junk, orig_start, orig_end, words}).
+
+The book is Debian's license texts (/usr/share/common-licenses) in a fixed order, with their
+casing, punctuation and line breaks, paginated: every page ends with a page number and starts
+with a running-title header, and a table of contents (titles, dotted leaders, page numbers)
+comes first. None of that inserted text is read. The reader's words are cut into fragments of
+4-20 words that never cross a page break, normalised like STT output (lower case, a-z and
+apostrophe, dashes to spaces, punctuation dropped) and damaged like STT output (character
+substitutions and deletions, split and merged words). Junk fragments (transcripts of audio
+with no text: random words from a license vocabulary that never form a phrase of the book)
+are mixed in. Truth offsets [orig_start, orig_end) run from the first letter of a fragment's
+first word to just after the last letter of its last word in book.txt.
+
+--unrelated: the tlog reads one set of documents and book.txt holds another; every fragment is
+junk. Fragments whose words happen to occur verbatim in the other book are left out, so that
+accepting none is the right answer; each truth entry then also has "verbatim_run", the longest
+run of its words found verbatim in the book (license texts share many phrases).
+
+Deterministic for a given seed (random.Random(seed) only; no set or hash order is used).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from random import Random
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from align.common.fileio import atomic_write_json, atomic_write_text  # noqa: E402
+
+LICENSES = Path("/usr/share/common-licenses")
+# The book: GPL-3 first, then others (the first six make ~99,300 characters); cycled if a
+# larger book is asked for.
+MAIN_DOCS = ("GPL-3", "MPL-2.0", "Apache-2.0", "GFDL-1.3", "CC0-1.0", "Artistic", "BSD", "MPL-1.1", "GPL-1")
+# The book of --unrelated: documents the tlog never reads.
+UNRELATED_DOCS = ("LGPL-2.1", "GPL-2", "MPL-1.1", "GPL-1")
+
+MIN_WORDS, MAX_WORDS = 4, 20  # words per fragment
+PAGE_LINES = (40, 56)  # body lines per page (drawn per page)
+MS_PER_CHAR = 60
+PAUSE_MS = (150, 1200)
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+APOSTROPHES = "'`\u2019\u2018"
+TOKEN_RE = re.compile(r"[^\s\-\u2010-\u2015\u2212]+")  # split on whitespace and dashes
+HEADING_RE = re.compile(r"^\s*\d{1,2}(?:\.\d+)?\.\s+([A-Z][A-Za-z ,'()/-]{2,60}?)\.?\s*$")
+TOC_WIDTH = 72
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str  # clean: lower case a-z and inner apostrophes
+    start: int  # book offset of its first letter
+    end: int  # book offset just after its last letter
+
+
+@dataclass
+class Book:
+    text: str
+    words: list[Word]  # the words a reader speaks, in order
+    page_breaks: list[int]  # word indexes where a new page starts (a fragment never spans one)
+    inserted: list[tuple[int, int, str]]  # (start, end, kind) of text nobody reads
+
+
+@dataclass
+class Case:
+    book: str
+    tlog: list[dict[str, Any]]  # {start, end, transcript}
+    truth: list[dict[str, Any]]  # {junk, orig_start, orig_end, words}
+    inserted: list[tuple[int, int, str]]  # unread spans of book: toc, header, page-number
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def clean_word(token: str) -> tuple[str, int, int] | None:
+    """(clean word, first letter index, last letter index + 1) of a token, or None if it has
+    no letter. Punctuation is dropped, apostrophes kept only inside the word."""
+    letters = [i for i, c in enumerate(token) if c.isascii() and c.isalpha()]
+    if not letters:
+        return None
+    first, last = letters[0], letters[-1]
+    kept = []
+    for c in token[first : last + 1]:
+        if c.isascii() and c.isalpha():
+            kept.append(c.lower())
+        elif c in APOSTROPHES:
+            kept.append("'")
+    return "".join(kept), first, last + 1
+
+
+def words_of(text: str, base: int = 0) -> list[Word]:
+    out = []
+    for m in TOKEN_RE.finditer(text):
+        cw = clean_word(m.group())
+        if cw is not None:
+            out.append(Word(cw[0], base + m.start() + cw[1], base + m.start() + cw[2]))
+    return out
+
+
+def _read_doc(name: str) -> str:
+    return (LICENSES / name).read_text(encoding="utf-8").replace("\f", "\n")
+
+
+def _title(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return " ".join(line.replace('"', "").split())
+    return "Untitled"
+
+
+def select_docs(names: tuple[str, ...], target_chars: int) -> list[tuple[str, str]]:
+    """(title, text) of whole documents in order, cycling, the last one cut at a line end so
+    that the total is about target_chars."""
+    out: list[tuple[str, str]] = []
+    total = 0
+    i = 0
+    while total < target_chars:
+        text = _read_doc(names[i % len(names)])
+        if not text.endswith("\n"):
+            text += "\n"
+        room = target_chars - total
+        if len(text) > room:
+            lines = text.splitlines(keepends=True)
+            kept = []
+            n = 0
+            for line in lines:
+                if n + len(line) > room:
+                    break
+                kept.append(line)
+                n += len(line)
+            if kept:
+                out.append((_title(text), "".join(kept)))
+            break
+        out.append((_title(text), text))
+        total += len(text)
+        i += 1
+    return out
+
+
+def build_book(docs: list[tuple[str, str]], rng: Random) -> Book:
+    """Paginate the documents, add headers, page numbers and a table of contents."""
+    # Body lines with their document index; documents separated by two blank lines.
+    lines: list[tuple[int, str]] = []
+    for di, (_, text) in enumerate(docs):
+        if di:
+            lines += [(di, "\n"), (di, "\n")]
+        lines += [(di, ln) for ln in text.splitlines(keepends=True)]
+    # Pages: lists of body line indexes.
+    pages: list[tuple[int, int]] = []
+    i = 0
+    while i < len(lines):
+        n = rng.randint(*PAGE_LINES)
+        pages.append((i, min(i + n, len(lines))))
+        i += n
+    # Table of contents: document titles and numbered section headings, with their pages.
+    toc: list[tuple[int, str, int]] = []  # (indent, title, page)
+    seen_doc = set()
+    for p, (a, b) in enumerate(pages, start=1):
+        for li in range(a, b):
+            di, ln = lines[li]
+            if di not in seen_doc:
+                seen_doc.add(di)
+                toc.append((0, docs[di][0], p))
+            m = HEADING_RE.match(ln)
+            if m and len(m.group(1).split()) <= 7:
+                toc.append((4, m.group(1).strip(), p))
+
+    parts: list[str] = []
+    inserted: list[tuple[int, int, str]] = []
+    pos = 0
+
+    def emit(s: str, kind: str | None) -> None:
+        nonlocal pos
+        parts.append(s)
+        if kind is not None:
+            inserted.append((pos, pos + len(s), kind))
+        pos += len(s)
+
+    toc_lines = ["CONTENTS\n", "\n"]
+    for indent, title, page in toc:
+        head = " " * indent + title + " "
+        num = f" {page}"
+        toc_lines.append(head + "." * max(3, TOC_WIDTH - len(head) - len(num)) + num + "\n")
+    emit("".join(toc_lines) + "\n\n", "toc")
+
+    words: list[Word] = []
+    page_breaks: list[int] = []
+    for p, (a, b) in enumerate(pages, start=1):
+        running = docs[lines[a][0]][0].upper()
+        emit(f"{running}{p:>{max(1, TOC_WIDTH - len(running))}}\n\n", "header")
+        if words:
+            page_breaks.append(len(words))
+        body = "".join(ln for _, ln in lines[a:b])
+        words += words_of(body, pos)
+        emit(body, None)
+        emit("\n" + f"- {p} -".center(TOC_WIDTH).rstrip() + "\n\n", "page-number")
+    return Book("".join(parts), words, page_breaks, inserted)
+
+
+def cut_fragments(n_words: int, breaks: list[int], rng: Random) -> list[tuple[int, int]]:
+    """[first, last) word ranges of 4-20 words, never across a break (a page may force a
+    shorter fragment only when it holds fewer than 4 words in all)."""
+    stops = sorted(set(b for b in breaks if 0 < b < n_words)) + [n_words]
+    out = []
+    w = 0
+    for stop in stops:
+        while w < stop:
+            length = rng.randint(MIN_WORDS, MAX_WORDS)
+            left = stop - w
+            if left <= MAX_WORDS and (length >= left or left - length < MIN_WORDS):
+                length = left
+            elif left - length < MIN_WORDS:
+                length = left - MIN_WORDS
+            out.append((w, w + length))
+            w += length
+    return out
+
+
+def stt_noise(words: list[str], rng: Random, noise: float, split_rate: float, merge_rate: float) -> str:
+    """What a speech recogniser might make of the words: split and merged words, then
+    character substitutions and deletions (each half of `noise`, per character)."""
+    toks: list[str] = []
+    for w in words:
+        if len(w) >= 6 and rng.random() < split_rate:
+            k = rng.randint(2, len(w) - 2)
+            toks += [w[:k], w[k:]]
+        else:
+            toks.append(w)
+    merged = [toks[0]]
+    for t in toks[1:]:
+        if rng.random() < merge_rate:
+            merged[-1] += t
+        else:
+            merged.append(t)
+    out = []
+    for tok in merged:
+        chars = []
+        for c in tok:
+            r = rng.random()
+            if r < noise / 2:
+                continue
+            if r < noise:
+                chars.append(rng.choice(LETTERS.replace(c, "")))
+            else:
+                chars.append(c)
+        if chars:
+            out.append("".join(chars))
+    return " ".join(out) if out else merged[0]
+
+
+def _bigrams(words: list[str]) -> set[tuple[str, str]]:
+    return set(zip(words, words[1:]))
+
+
+def _junk_words(rng: Random, vocab: list[str], taboo: set[tuple[str, str]]) -> list[str]:
+    """4-20 random vocabulary words in which no two neighbours occur together in the texts."""
+    n = rng.randint(MIN_WORDS, MAX_WORDS)
+    out = [rng.choice(vocab)]
+    while len(out) < n:
+        w = rng.choice(vocab)
+        if (out[-1], w) not in taboo and w != out[-1]:
+            out.append(w)
+    return out
+
+
+def _contains(haystack: list[str], needle: list[str], index: dict[str, list[int]]) -> bool:
+    for i in index.get(needle[0], ()):
+        if haystack[i : i + len(needle)] == needle:
+            return True
+    return False
+
+
+def _longest_run(words: list[str], grams: dict[int, set[tuple[str, ...]]]) -> int:
+    best = 0
+    for n in range(1, len(words) + 1):
+        if not any(tuple(words[i : i + n]) in grams[n] for i in range(len(words) - n + 1)):
+            break
+        best = n
+    return best
+
+
+def make_case(
+    seed: int,
+    target_chars: int,
+    noise: float = 0.05,
+    junk_fraction: float = 0.05,
+    unrelated: bool = False,
+    skip_fraction: float = 0.0,
+    split_rate: float = 0.02,
+    merge_rate: float = 0.02,
+) -> Case:
+    """Build one benchmark case (see the module docstring). skip_fraction: share of the read
+    fragments left out of the tlog (audio never transcribed); split_rate / merge_rate: per
+    word chance of being split in two / merged with the previous word."""
+    if not 0 <= junk_fraction < 1 or not 0 <= skip_fraction < 1 or not 0 <= noise <= 1:
+        raise ValueError("noise must be in [0, 1]; junk_fraction and skip_fraction in [0, 1)")
+    rng = Random(seed)
+    read_docs = select_docs(MAIN_DOCS, target_chars)
+    read_book = build_book(read_docs, rng)
+    book = build_book(select_docs(UNRELATED_DOCS, target_chars), rng) if unrelated else read_book
+
+    spoken = [w.text for w in read_book.words]
+    book_words = [w.text for w in words_of(book.text)]
+    taboo = _bigrams(spoken) | _bigrams(book_words)
+    index: dict[str, list[int]] = {}
+    for i, w in enumerate(book_words):
+        index.setdefault(w, []).append(i)
+
+    frags: list[dict[str, Any]] = []  # {"junk", "words", "span"}
+    dropped_verbatim = skipped = 0
+    for a, b in cut_fragments(len(spoken), read_book.page_breaks, rng):
+        if skip_fraction and rng.random() < skip_fraction:
+            skipped += 1
+            continue
+        ws = spoken[a:b]
+        if unrelated:
+            if _contains(book_words, ws, index):
+                dropped_verbatim += 1
+                continue
+            frags.append({"junk": True, "words": ws, "span": None})
+        else:
+            frags.append({"junk": False, "words": ws, "span": (read_book.words[a].start, read_book.words[b - 1].end)})
+
+    # Junk: vocabulary = sorted distinct words of every license text, so junk shares words
+    # (not phrases) with the book.
+    vocab = sorted({w.text for name in sorted(p.name for p in LICENSES.iterdir()) for w in words_of(_read_doc(name))})
+    n_junk = round(junk_fraction * len(frags) / (1 - junk_fraction))
+    slots = sorted(rng.randint(0, len(frags)) for _ in range(n_junk))
+    for k, slot in enumerate(slots):
+        frags.insert(slot + k, {"junk": True, "words": _junk_words(rng, vocab, taboo), "span": None})
+
+    if unrelated:
+        # Near-verbatim fragments stay (they are no true reading); record, per fragment, its
+        # longest run of words that occurs verbatim in the book, to explain any acceptance.
+        grams = {n: set(zip(*(book_words[i:] for i in range(n)))) for n in range(1, MAX_WORDS + 1)}
+        for f in frags:
+            f["run"] = _longest_run(f["words"], grams)
+
+    tlog: list[dict[str, Any]] = []
+    truth: list[dict[str, Any]] = []
+    t = rng.randint(*PAUSE_MS)
+    for f in frags:
+        transcript = stt_noise(f["words"], rng, noise, split_rate, merge_rate)
+        dur = max(1, round(MS_PER_CHAR * len(transcript) * rng.uniform(0.85, 1.15)))
+        tlog.append({"start": t, "end": t + dur, "transcript": transcript})
+        t += dur + rng.randint(*PAUSE_MS)
+        span = f["span"]
+        entry = {
+            "junk": f["junk"],
+            "orig_start": None if span is None else span[0],
+            "orig_end": None if span is None else span[1],
+            "words": " ".join(f["words"]),
+        }
+        if "run" in f:
+            entry["verbatim_run"] = f["run"]
+        truth.append(entry)
+    stats = {
+        "seed": seed,
+        "book_chars": len(book.text),
+        "read_docs": [title for title, _ in read_docs],
+        "fragments": len(tlog),
+        "junk": sum(1 for x in truth if x["junk"]),
+        "skipped": skipped,
+        "dropped_verbatim": dropped_verbatim,
+        "pages": len(read_book.page_breaks) + 1,
+        # --unrelated: fragments with >= 70 % of their words in one verbatim run of the book.
+        "near_verbatim": sum(1 for f in frags if f.get("run", 0) >= 0.7 * len(f["words"])),
+        "audio_hours": round(t / 3.6e6, 2),
+    }
+    return Case(book.text, tlog, truth, book.inserted, stats)
+
+
+def write_case(case: Case, out: str | Path) -> None:
+    out = Path(out)
+    atomic_write_text(out / "book.txt", case.book)
+    atomic_write_json(out / "book.tlog", case.tlog)
+    atomic_write_json(out / "truth.json", case.truth)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="Write a synthetic text-alignment benchmark case.")
+    ap.add_argument("--out", required=True, help="output directory")
+    ap.add_argument("--chars", type=int, default=100_000, help="book body size in characters")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--unrelated", action="store_true", help="book.txt is a text the tlog never reads")
+    ap.add_argument("--noise", type=float, default=0.05, help="per-character substitution+deletion rate")
+    ap.add_argument("--junk-fraction", type=float, default=0.05, help="share of fragments that are junk")
+    ap.add_argument("--skip-fraction", type=float, default=0.0, help="share of read fragments left out")
+    args = ap.parse_args(argv)
+    case = make_case(
+        args.seed, args.chars, args.noise, args.junk_fraction, args.unrelated, skip_fraction=args.skip_fraction
+    )
+    write_case(case, args.out)
+    print(" ".join(f"{k}={v}" for k, v in case.stats.items() if k != "read_docs"))
+
+
+if __name__ == "__main__":
+    main()
