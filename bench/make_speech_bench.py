@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import sys
 import time
 from pathlib import Path
@@ -27,34 +26,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.speechgen import build_speech, festival_missing_reason  # noqa: E402
+from tests.speechgen import build_speech, festival_missing_reason, gpl3_sentences, speakable  # noqa: E402
 
-GPL3 = Path("/usr/share/common-licenses/GPL-3")
 WORDS_PER_MINUTE = 165   # the HTS voice's pace, to choose how many sentences to read
 SENTENCES_PER_PAGE = 12
 
 
-def gpl_sentences() -> list[str]:
-    text = GPL3.read_text(encoding="utf-8")
-    body = text[text.index("Preamble") + len("Preamble"):]
-    out = []
-    for para in re.split(r"\n\s*\n", body):
-        para = " ".join(para.split())
-        if not para or para.isupper():
-            continue
-        for s in re.split(r"(?<=[.!?;:])\s+(?=[A-Z(\"])", para):
-            if s:
-                out.append(s)
-    return out
-
-
-def speakable(s: str) -> bool:
-    return not re.search(r"\d", s) and len(s.split()) >= 3 and "<" not in s
-
-
 def build(out: Path, minutes: float, seed: int, left_out: int = 3) -> dict:
     rng = random.Random(seed)
-    sentences = gpl_sentences()
+    sentences = gpl3_sentences()
     chosen: list[str] = []
     words = 0
     for s in sentences:
@@ -64,7 +44,7 @@ def build(out: Path, minutes: float, seed: int, left_out: int = 3) -> dict:
         if words >= minutes * WORDS_PER_MINUTE:
             break
     speak_idx = [i for i, s in enumerate(chosen) if speakable(s)]
-    omitted = set(rng.sample(speak_idx[5:-5], left_out))
+    omitted = set(rng.sample(speak_idx[5:-5], min(left_out, max(0, len(speak_idx) - 10))))
 
     # The document: title block, then sentences (one paragraph per sentence), page breaks with a
     # running header and a page number every SENTENCES_PER_PAGE sentences.

@@ -12,6 +12,7 @@ tmp_path_factory, or the benchmark's work dir), keyed by voice and text hash: ne
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -21,6 +22,41 @@ from typing import Sequence
 import numpy as np
 
 VOICE = "cmu_us_slt_arctic_hts"
+GPL3 = Path("/usr/share/common-licenses/GPL-3")
+
+
+def gpl3_sentences() -> list[str]:
+    """The GPL-3's sentences from its Preamble on, whitespace collapsed (real prose for tests)."""
+    text = GPL3.read_text(encoding="utf-8")
+    body = text[text.index("Preamble") + len("Preamble"):]
+    out = []
+    for para in re.split(r"\n\s*\n", body):
+        para = " ".join(para.split())
+        if not para or para.isupper():
+            continue
+        out.extend(s for s in re.split(r"(?<=[.!?;:])\s+(?=[A-Z(\"])", para) if s)
+    return out
+
+
+def speakable(sentence: str) -> bool:
+    """Read by a TTS exactly as written: no digits (a TTS says "three" where the text has "3")."""
+    return not re.search(r"\d", sentence) and len(sentence.split()) >= 3 and "<" not in sentence
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words (letters and apostrophes), for comparing aligned text with sentences."""
+    return re.findall(r"[a-z']+", text.lower().replace("--", " "))
+
+
+def edge_equal(got: list[str], want: list[str], slack: int = 1) -> bool:
+    """`got` equals `want` except for at most `slack` words added, dropped or changed at each edge."""
+    for i in range(slack + 1):
+        for j in range(slack + 1):
+            for k in range(slack + 1):
+                for m in range(slack + 1):
+                    if got[i:len(got) - m] == want[k:len(want) - j] and len(got) - i - m > 0:
+                        return True
+    return False
 
 
 @dataclass

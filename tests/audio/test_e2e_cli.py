@@ -1,0 +1,145 @@
+"""End to end through the `align` CLI: synthesised speech + its text with unspoken material ->
+aligned utterances checked against the planted truth; and the CLI's errors for bad audio/engines."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.audio.conftest import SENTENCES
+from tests.speechgen import build_speech, edge_equal, gpl3_sentences, speakable, words
+
+pytestmark = pytest.mark.skipif(shutil.which("lmplz") is None, reason="KenLM lmplz not installed (bin/setup.sh builds it)")
+
+# The VAD settings the speech benchmark recommends (see bench/make_speech_bench.py and algo.md):
+# mode 2 keeps weak onsets that mode 3 drops, and a 300 ms ring that must be 90% unvoiced to close
+# keeps comma pauses inside one fragment.
+VAD_OPTS = ["--audio-vad-aggressiveness", "2", "--audio-vad-frame-length", "20",
+            "--audio-vad-padding", "15", "--audio-vad-threshold", "0.9"]
+TIME_TOL_MS = 250.0
+
+
+def run_align(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "align.cli.align", "--no-progress", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def write_doc(path: Path, parts: list[tuple[str, bool]]) -> list[tuple[int, int, str, bool]]:
+    """Write the parts as paragraphs; return (start, end, text, spoken) offsets into the file."""
+    doc, spans = "", []
+    for text, spoken in parts:
+        spans.append((len(doc), len(doc) + len(text), text, spoken))
+        doc += text + "\n\n"
+    path.write_text(doc, encoding="utf-8")
+    return spans
+
+
+def score(aligned: list[dict], speech, spans) -> tuple[list[str], int]:
+    """(spoken sentences not recovered, utterances assigned unspoken text)."""
+    missed = []
+    for s in speech.sentences:
+        ok = any(edge_equal(words(u["aligned-raw"]), words(s.text))
+                 and abs(u["start"] - s.start_ms) <= TIME_TOL_MS and abs(u["end"] - s.end_ms) <= TIME_TOL_MS
+                 for u in aligned)
+        if not ok:
+            missed.append(s.text)
+    unspoken = [(a, b) for a, b, _, spoken in spans if not spoken]
+    wrong = sum(1 for u in aligned for a, b in unspoken
+                if u["text-start"] < b and u["text-end"] > a and words(u["aligned-raw"]))
+    return missed, wrong
+
+
+def test_four_sentences_with_unspoken_header(four_sentences, tmp_path):
+    wav = four_sentences.write_wav(tmp_path / "talk.wav")
+    spans = write_doc(tmp_path / "talk.txt", [("CHAPTER ONE: A HEADER NOBODY READS", False)]
+                      + [(s, True) for s in SENTENCES] + [("Page 7", False)])
+    out = tmp_path / "talk.aligned"
+    proc = run_align("--audio", wav, "--script", tmp_path / "talk.txt", "--aligned", out, *VAD_OPTS)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "talk.tlog").exists()
+    aligned = json.loads(out.read_text())
+    missed, wrong = score(aligned, four_sentences, spans)
+    assert missed == [] and wrong == 0, (missed, wrong, aligned)
+
+
+@pytest.mark.slow
+def test_a_minute_of_prose_with_headers_and_a_skipped_sentence(speech_cache, tmp_path):
+    prose = [s for s in gpl3_sentences() if speakable(s)][:14]
+    skipped = prose[6]
+    spoken = [s for s in prose if s != skipped]
+    pauses = list(np.random.default_rng(5).uniform(300, 1500, len(spoken) - 1))
+    speech = build_speech(spoken, pauses, speech_cache)
+    assert 50 <= speech.duration_s <= 110
+    wav = speech.write_wav(tmp_path / "gpl.wav")
+    parts = [("GNU GENERAL PUBLIC LICENSE", False), ("Version 3, 29 June 2007", False)]
+    for i, s in enumerate(prose):
+        parts.append((s, s != skipped))
+        if i == 7:
+            parts += [("- 1 -", False), ("GNU GPL page 2", False)]
+    spans = write_doc(tmp_path / "gpl.txt", parts)
+    out = tmp_path / "gpl.aligned"
+    proc = run_align("--audio", wav, "--script", tmp_path / "gpl.txt", "--aligned", out,
+                     "--stt-workers", "2", *VAD_OPTS)
+    assert proc.returncode == 0, proc.stderr
+    missed, wrong = score(json.loads(out.read_text()), speech, spans)
+    assert wrong == 0
+    assert len(missed) <= 1, missed
+
+
+# --- errors through the CLI ---------------------------------------------------------------------
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if any(n in ln for n in needles)]
+    assert errors, proc.stderr
+    for n in needles:
+        assert n in proc.stderr, (n, proc.stderr)
+
+
+@pytest.fixture
+def text_file(tmp_path) -> Path:
+    p = tmp_path / "t.txt"
+    p.write_text(" ".join(SENTENCES) + "\n", encoding="utf-8")
+    return p
+
+
+def test_cli_missing_audio(tmp_path, text_file):
+    proc = run_align("--audio", tmp_path / "absent.wav", "--script", text_file, "--aligned", tmp_path / "o.aligned")
+    assert_one_line_error(proc, "absent.wav")
+    assert not (tmp_path / "o.aligned").exists()
+
+
+def test_cli_corrupt_audio(tmp_path, text_file):
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk" + bytes(range(256)) * 4)
+    proc = run_align("--audio", bad, "--script", text_file, "--aligned", tmp_path / "o.aligned")
+    assert_one_line_error(proc, "broken.wav")
+    assert not (tmp_path / "broken.tlog").exists()
+
+
+def test_cli_missing_model_dir(tmp_path, text_file, four_sentences_wav):
+    wav = Path(shutil.copy(four_sentences_wav, tmp_path / "a.wav"))
+    proc = run_align("--audio", wav, "--script", text_file, "--aligned", tmp_path / "o.aligned",
+                     "--stt-model-dir", tmp_path / "no-such-model")
+    assert_one_line_error(proc, "no-such-model")
+
+
+def test_cli_deepspeech_without_package(tmp_path, text_file, four_sentences_wav):
+    pytest.importorskip  # deepspeech cannot install on Python 3.11: the real import fails here
+    try:
+        import deepspeech  # noqa: F401
+        pytest.skip("deepspeech is installed here")
+    except ImportError:
+        pass
+    wav = Path(shutil.copy(four_sentences_wav, tmp_path / "a.wav"))
+    proc = run_align("--audio", wav, "--script", text_file, "--aligned", tmp_path / "o.aligned",
+                     "--stt-engine", "deepspeech")
+    assert_one_line_error(proc, "deepspeech")
