@@ -20,6 +20,8 @@ from .sw import SwParams, encode, normalised_score, sw_kernel
 class SearchParams:
     max_candidates: int = 10          # --align-max-candidates
     candidate_threshold: float = 0.92 # --align-candidate-threshold
+    # Fraction of a transcript's 3-grams (the rarest in the text) used to rank windows.
+    ngram_keep: float = 0.5
     sw: SwParams = SwParams()         # --align-match-score / -mismatch-score / -gap-score
 
 
@@ -32,25 +34,36 @@ class Match:
 
 @njit(cache=True, nogil=True)
 def _count_windows(codes, offsets, positions, lo, hi, window, counts, touched):
-    """Add, per window (position // window), the occurrences in [lo, hi) of each pattern 3-gram.
+    """Add, per window (position // window), how many of the pattern's distinct 3-grams occur in it
+    (within [lo, hi)); `codes` must be distinct.
 
     Returns the number of distinct windows touched (their ids are in `touched`, first-seen order).
     """
     nt = 0
+    # p // window with a float reciprocal (+ exact correction): a 64-bit integer division per
+    # occurrence was most of the search time.
+    inv = 1.0 / window
     for c in codes:
-        if c < 0:
-            continue
         s = offsets[c]
         e = offsets[c + 1]
         if s == e:
             continue
         # binary search the sorted positions of this code for lo
         a = np.searchsorted(positions[s:e], lo)
+        last = -1
         for k in range(s + a, e):
             p = positions[k]
             if p >= hi:
                 break
-            w = p // window
+            w = int(p * inv)
+            if (w + 1) * window <= p:
+                w += 1
+            elif w * window > p:
+                w -= 1
+            # a 3-gram counts once per window: repeated phrases must not outweigh the true place
+            if w == last:
+                continue
+            last = w
             if counts[w] == 0:
                 touched[nt] = w
                 nt += 1
@@ -136,13 +149,13 @@ class TrigramIndex:
         return np.fromiter((get(ch, unknown) for ch in s), dtype=np.int64, count=len(s))
 
     def pattern_codes(self, pattern: str) -> np.ndarray:
-        """Compact 3-gram ids of ' ' + pattern + ' ' (-1: a 3-gram absent from the text)."""
+        """Distinct compact 3-gram ids of ' ' + pattern + ' ' (those absent from the text dropped)."""
         ids = self._char_ids(" " + pattern + " ")
         k = self._k
         codes = ids[:-2] * (k * k) + ids[1:-1] * k + ids[2:]
         pos = np.searchsorted(self._uniq, codes)
         pos = np.minimum(pos, len(self._uniq) - 1)
-        return np.where(self._uniq[pos] == codes, pos, -1).astype(np.int64)
+        return np.unique(pos[self._uniq[pos] == codes]).astype(np.int64)
 
     def find_best(self, pattern: str, start: int, end: int, params: SearchParams) -> Match | None:
         """Best match of `pattern` inside clean[start:end], or None when nothing aligns."""
