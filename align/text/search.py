@@ -20,8 +20,6 @@ from .sw import SwParams, encode, normalised_score, sw_kernel
 class SearchParams:
     max_candidates: int = 10          # --align-max-candidates
     candidate_threshold: float = 0.92 # --align-candidate-threshold
-    # Fraction of a transcript's 3-grams (the rarest in the text) used to rank windows.
-    ngram_keep: float = 0.5
     sw: SwParams = SwParams()         # --align-match-score / -mismatch-score / -gap-score
 
 
