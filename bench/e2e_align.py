@@ -97,6 +97,7 @@ def main() -> None:
     ap.add_argument("--bench", type=Path, default=ROOT / "bench" / "out" / "speech")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--report", type=Path, default=None, help="write the full report (JSON) here")
+    ap.add_argument("--keep", type=Path, default=None, help="keep the work dir (.tlog, .aligned, log) here")
     ap.add_argument("extra", nargs="*", help="more align options (after --)")
     args = ap.parse_args()
 
@@ -122,6 +123,12 @@ def main() -> None:
             sys.exit(f"align failed ({proc.returncode}):\n{proc.stderr}")
         aligned = json.loads(out.read_text(encoding="utf-8"))
         tlog = json.loads(wav.with_suffix(".tlog").read_text(encoding="utf-8"))
+        if args.keep:
+            import shutil
+
+            (work / "align.log").write_text(proc.stderr, encoding="utf-8")
+            shutil.rmtree(work / "lm", ignore_errors=True)
+            shutil.copytree(work, args.keep, dirs_exist_ok=True)
 
     res = evaluate(truth, aligned, tlog["fragments"])
     times = parse_times(proc.stderr)
