@@ -1,0 +1,99 @@
+"""Transcribing many fragments, in this process or in spawned worker processes.
+
+Workers use the "spawn" start method (safe with threads and on every OS; no state inherited by
+fork) and load the engine once each in the pool initializer. A failure on one fragment is
+logged and yields an empty transcript; a failure to load the engine stops the run.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from typing import Sequence
+
+import numpy as np
+
+from ..audio.records import Fragment
+from ..common.errors import UserError
+from ..common.progress import progress
+from .registry import EngineSpec, load_engine
+
+log = logging.getLogger(__name__)
+
+# Per worker process only: the engine its initializer loaded (or why loading failed). The
+# parent process never sets it.
+_WORKER: dict = {}
+
+
+def _init_worker(spec: EngineSpec) -> None:
+    try:
+        _WORKER["engine"] = load_engine(spec)
+    except BaseException as e:  # reported with the first task, as one clear message
+        _WORKER["error"] = (isinstance(e, UserError), f"{type(e).__name__}: {e}" if not isinstance(e, UserError) else str(e))
+
+
+def _worker_task(samples: np.ndarray) -> tuple[str, str | None, tuple | None]:
+    """(transcript, error on this fragment, error loading the engine)."""
+    if "error" in _WORKER:
+        return "", None, _WORKER["error"]
+    return _safe_transcribe(_WORKER["engine"], samples) + (None,)
+
+
+def _safe_transcribe(engine, samples: np.ndarray) -> tuple[str, str | None]:
+    try:
+        return engine.transcribe(samples), None
+    except Exception as e:  # one bad fragment must not cost the whole file's transcripts
+        return "", f"{type(e).__name__}: {e}"
+
+
+def transcribe_fragments(
+    fragments: Sequence[Fragment], spec: EngineSpec, workers: int = 1, show_progress: bool = True
+) -> list[str]:
+    """Transcripts of `fragments`, in their order."""
+    if workers < 1:
+        raise UserError(f"--stt-workers must be at least 1, got {workers}")
+    n = len(fragments)
+    if n == 0:
+        return []
+    workers = min(workers, n)
+    bar = progress(total=n, enabled=show_progress, desc="STT", unit="fragment")
+    out: list[str] = []
+    failed = 0
+
+    def record(i: int, text: str, err: str | None) -> None:
+        nonlocal failed
+        if err is not None:
+            failed += 1
+            f = fragments[i]
+            log.warning("STT failed on fragment %d (%.0f-%.0f ms), kept as an empty transcript: %s",
+                        i, f.start_ms, f.end_ms, err)
+        out.append(text)
+        bar.update(1)
+
+    try:
+        if workers == 1:
+            engine = load_engine(spec)
+            for i, f in enumerate(fragments):
+                record(i, *_safe_transcribe(engine, f.samples))
+        else:
+            # ProcessPoolExecutor rather than multiprocessing.Pool: a worker that dies (killed,
+            # crashed, unimportable __main__) raises BrokenProcessPool instead of hanging.
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(spec,)) as ex:
+                results = ex.map(_worker_task, (f.samples for f in fragments))
+                try:
+                    for i, (text, err, load_err) in enumerate(results):
+                        if load_err is not None:
+                            is_user, msg = load_err
+                            raise UserError(msg) if is_user else RuntimeError(
+                                f"the {spec.engine} engine failed to load in a worker process: {msg}")
+                        record(i, text, err)
+                except BaseException:
+                    ex.shutdown(wait=True, cancel_futures=True)
+                    raise
+    finally:
+        bar.close()
+    if failed:
+        log.warning("STT failed on %d of %d fragments (empty transcripts kept; see warnings above)", failed, n)
+    return out

@@ -1,0 +1,96 @@
+"""Choosing, checking and loading a speech-to-text engine.
+
+`make_engine_spec` does the early checks (engine name, package, model directory) and builds
+the per-document language model in the parent process; the resulting `EngineSpec` holds only
+strings and numbers, so it pickles into spawned worker processes, which each `load_engine`
+once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from ..common.errors import UserError
+from .base import SttEngine, SttParams
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("pocketsphinx", "deepspeech", "whisper", "vosk")
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    engine: str
+    model_dir: Optional[str]
+    model_rate: int
+    lm_arpa: Optional[str] = None
+    lm_binary: Optional[str] = None
+    lm_dict: Optional[str] = None
+    lm_hash: Optional[str] = None
+    lm_scorer: Optional[str] = None   # DeepSpeech: scorer package built from the document LM
+
+
+def _module(engine: str):
+    # Imported on demand: an engine's dependencies load only when that engine is chosen.
+    import importlib
+
+    if engine not in ENGINES:
+        raise UserError(f"unknown --stt-engine {engine!r}: choose one of {', '.join(ENGINES)}")
+    return importlib.import_module(f"{__package__}.engine_{engine}")
+
+
+def make_engine_spec(params: SttParams, clean_text: str | None, lm_cache_dir: Path | None = None) -> EngineSpec:
+    mod = _module(params.engine)
+    if params.model_rate <= 0:
+        raise UserError(f"--stt-model-rate must be a positive sample rate in Hz, got {params.model_rate}")
+    spec = EngineSpec(engine=params.engine, model_dir=params.model_dir, model_rate=int(params.model_rate))
+    want_lm = params.own_lm and bool(clean_text and clean_text.strip())
+
+    if params.engine == "pocketsphinx":
+        model = mod.resolve_model(params.model_dir)
+        if not want_lm:
+            if model.lm is None:
+                raise UserError(f"--stt-model-dir {params.model_dir}: no language model in it; "
+                                f"add one or drop --stt-no-own-lm")
+            return spec
+        from ..lm.kenlm import build_document_lm
+
+        lm = build_document_lm(clean_text, lm_cache_dir, base_dict=model.dict)
+        return EngineSpec(**{**spec.__dict__, "lm_arpa": str(lm.arpa_path), "lm_dict": str(lm.dict_path),
+                             "lm_hash": lm.text_hash})
+
+    if params.engine == "deepspeech":
+        mod.require_package()
+        mod.find_model_files(params.model_dir)
+        if not want_lm:
+            return spec
+        from ..lm.kenlm import build_document_lm
+
+        lm = build_document_lm(clean_text, lm_cache_dir, want_binary=True)
+        scorer = mod.build_document_scorer(lm, params.model_dir)
+        if scorer is None:
+            return spec
+        return EngineSpec(**{**spec.__dict__, "lm_arpa": str(lm.arpa_path), "lm_binary": str(lm.binary_path),
+                             "lm_hash": lm.text_hash, "lm_scorer": str(scorer)})
+
+    # whisper, vosk: end-to-end models without an external n-gram LM.
+    mod.require_package()
+    mod.check_model_dir(params.model_dir)
+    if want_lm:
+        log.info("the %s engine does not use a per-document language model", params.engine)
+    return spec
+
+
+def load_engine(spec: EngineSpec) -> SttEngine:
+    mod = _module(spec.engine)
+    cls = {"pocketsphinx": "PocketsphinxEngine", "deepspeech": "DeepSpeechEngine",
+           "whisper": "WhisperEngine", "vosk": "VoskEngine"}[spec.engine]
+    return getattr(mod, cls)(spec)
+
+
+def engine_identity(spec: EngineSpec) -> dict:
+    """What makes the transcripts, without loading the model (cheap: file fingerprints)."""
+    return _module(spec.engine).identity_for(spec)
