@@ -27,6 +27,7 @@ Deterministic for a given seed (random.Random(seed) only; no set or hash order i
 from __future__ import annotations
 
 import argparse
+import glob
 import re
 import sys
 from dataclasses import dataclass, field
@@ -42,8 +43,12 @@ LICENSES = Path("/usr/share/common-licenses")
 # The book: GPL-3 first, then others (the first six make ~99,300 characters); cycled if a
 # larger book is asked for.
 MAIN_DOCS = ("GPL-3", "MPL-2.0", "Apache-2.0", "GFDL-1.3", "CC0-1.0", "Artistic", "BSD", "MPL-1.1", "GPL-1")
-# The book of --unrelated: documents the tlog never reads.
-UNRELATED_DOCS = ("LGPL-2.1", "GPL-2", "MPL-1.1", "GPL-1")
+# The book of --unrelated: a document the tlog never reads, on another subject (Perl's
+# diagnostics manual, Debian package perl-modules-5.xx: about 300,000 characters of prose).
+UNRELATED_DOCS = ("/usr/share/perl/5.*/pod/perldiag.pod",)
+# The book of --near-copies: other licenses of the same families, which repeat long passages of
+# the read ones (GPL-2/LGPL-2.1 vs GPL-3, MPL-1.1 vs MPL-2.0): there, matching is correct.
+NEAR_COPY_DOCS = ("LGPL-2.1", "GPL-2", "MPL-1.1", "GPL-1")
 
 MIN_WORDS, MAX_WORDS = 4, 20  # words per fragment
 PAGE_LINES = (40, 56)  # body lines per page (drawn per page)
@@ -106,7 +111,14 @@ def words_of(text: str, base: int = 0) -> list[Word]:
 
 
 def _read_doc(name: str) -> str:
-    return (LICENSES / name).read_text(encoding="utf-8").replace("\f", "\n")
+    if name.startswith("/"):
+        found = sorted(glob.glob(name))
+        if not found:
+            raise SystemExit(f"make_text_bench: {name} not found (install Debian package perl)")
+        path = Path(found[-1])
+    else:
+        path = LICENSES / name
+    return path.read_text(encoding="utf-8").replace("\f", "\n")
 
 
 def _title(text: str) -> str:
@@ -294,6 +306,7 @@ def make_case(
     junk_fraction: float = 0.05,
     unrelated: bool = False,
     skip_fraction: float = 0.0,
+    near_copies: bool = False,
     split_rate: float = 0.02,
     merge_rate: float = 0.02,
 ) -> Case:
@@ -305,7 +318,10 @@ def make_case(
     rng = Random(seed)
     read_docs = select_docs(MAIN_DOCS, target_chars)
     read_book = build_book(read_docs, rng)
-    book = build_book(select_docs(UNRELATED_DOCS, target_chars), rng) if unrelated else read_book
+    if near_copies:
+        unrelated = True
+    docs = NEAR_COPY_DOCS if near_copies else UNRELATED_DOCS
+    book = build_book(select_docs(docs, target_chars), rng) if unrelated else read_book
 
     spoken = [w.text for w in read_book.words]
     book_words = [w.text for w in words_of(book.text)]
@@ -391,12 +407,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--chars", type=int, default=100_000, help="book body size in characters")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--unrelated", action="store_true", help="book.txt is a text the tlog never reads")
+    ap.add_argument("--near-copies", action="store_true",
+                    help="book.txt holds other licenses that repeat passages of the read ones")
     ap.add_argument("--noise", type=float, default=0.05, help="per-character substitution+deletion rate")
     ap.add_argument("--junk-fraction", type=float, default=0.05, help="share of fragments that are junk")
     ap.add_argument("--skip-fraction", type=float, default=0.0, help="share of read fragments left out")
     args = ap.parse_args(argv)
     case = make_case(
-        args.seed, args.chars, args.noise, args.junk_fraction, args.unrelated, skip_fraction=args.skip_fraction
+        args.seed, args.chars, args.noise, args.junk_fraction, args.unrelated, skip_fraction=args.skip_fraction,
+        near_copies=args.near_copies
     )
     write_case(case, args.out)
     print(" ".join(f"{k}={v}" for k, v in case.stats.items() if k != "read_docs"))

@@ -20,7 +20,8 @@ from .alphabet import Alphabet
 
 # Characters that read as a dash, turned into spaces unless --text-keep-dashes.
 DASHES = frozenset("-\u2010\u2011\u2012\u2013\u2014\u2015\u2212")
-# Typographic apostrophes, read as the ASCII apostrophe when the alphabet has one.
+# Typographic apostrophes, read as the ASCII apostrophe when the alphabet has one. Any of them
+# counts as an apostrophe only between two letters; elsewhere it is a quotation mark.
 APOSTROPHES = frozenset("\u2019\u2018\u02bc\u00b4`")
 
 
@@ -91,6 +92,10 @@ def _fold(ch: str, alphabet: Alphabet, params: TextParams) -> str:
     return "".join(out)
 
 
+def _inside_word(text: str, off: int, ph: Phrase) -> bool:
+    return ph.start < off < ph.end - 1 and text[off - 1].isalpha() and text[off + 1].isalpha()
+
+
 def normalise(
     original: str,
     phrases: Sequence[Phrase],
@@ -117,6 +122,8 @@ def normalise(
                 phrase_of.append(-1)
         for off in range(ph.start, ph.end):
             ch = original[off]
+            if (ch == "'" or ch in APOSTROPHES) and not _inside_word(original, off, ph):
+                continue  # a quotation mark ('like this'), not an apostrophe (it's)
             folded = fold_cache.get(ch)
             if folded is None:
                 folded = fold_cache[ch] = _fold(ch, alphabet, params)

@@ -32,6 +32,9 @@ class RoughParams:
     # with another text) are isolated. 1 disables the rule.
     min_run: int = 2
     run_gap: int = 100
+    # A transcript whose best match elsewhere in the interval scores at least this fraction of
+    # its best is only used as an anchor when no unambiguous transcript of the run can be.
+    max_ambiguity: float = 0.9
 
 
 def priority_order(lengths: Sequence[int]) -> np.ndarray:
@@ -56,24 +59,83 @@ def rough_align(
     result: list[Optional[Match]] = [None] * len(patterns)
     lengths = [len(p) for p in patterns]
     # Explicit stack instead of recursion: long documents would exceed Python's recursion limit.
-    stack = [(0, len(patterns), 0, len(index.clean))]
+    n_total = len(patterns)
+    confirm = params.min_run >= 2 and sum(1 for p in patterns if p) >= params.min_run
+    stack = [(0, n_total, 0, len(index.clean))]
     while stack:
         lo, hi, start, end = stack.pop()
         if lo >= hi or end <= start:
             continue
+        deferred = []
+        anchor = None
         for k in priority_order(lengths[lo:hi]):
             i = lo + int(k)
             if not patterns[i]:
                 continue
-            m = index.find_best(patterns[i], start, end, params.search)
+            m = index.find_best(patterns[i], start, end, params.search, params.min_score)
             if on_search is not None:
                 on_search()
-            if m is not None and m.score >= params.min_score:
-                result[i] = m
-                stack.append((i + 1, hi, m.end, end))
-                stack.append((lo, i, start, m.start))
-                break
+            if m is None or m.score < params.min_score:
+                continue
+            if confirm and not _confirmed(i, m, lo, hi, start, end, n_total, patterns, index, params, on_search):
+                continue
+            if m.ambiguity >= params.max_ambiguity:
+                deferred.append((i, m))  # fits a repeated passage: anchor elsewhere first
+                continue
+            anchor = (i, m)
+            break
+        if anchor is None and deferred:
+            anchor = deferred[0]
+        if anchor is not None:
+            i, m = anchor
+            result[i] = m
+            stack.append((i + 1, hi, m.end, end))
+            stack.append((lo, i, start, m.start))
     return result
+
+
+# How many transcripts on each side may confirm an anchor (so one untranscribable fragment
+# beside a true one does not unplace it).
+CONFIRM_REACH = 2
+
+
+def _confirmed(i, m, lo, hi, start, end, n_total, patterns, index, params, on_search) -> bool:
+    """Is the match of transcript i backed by its neighbourhood?
+
+    Within a run [lo, hi) the interval [start, end) is bounded by the matches of transcripts
+    lo-1 and hi (or the text's ends). The match is backed when it lies within `run_gap` of such a
+    bounding match, or when one of the CONFIRM_REACH nearest transcripts on either side of it in
+    the run is found right beside it. An anchor placed by chance (unrelated text, a phrase
+    repeated elsewhere) has no such neighbour, and is then not allowed to split the run.
+    """
+    gap = params.run_gap
+    # Backed by the match that bounds the run, with at most CONFIRM_REACH - 1 transcripts between
+    # (they may be untranscribable, or need the text in between).
+    if lo > 0 and i - lo < CONFIRM_REACH and m.start - start <= gap + sum(len(patterns[j]) + 1 for j in range(lo, i)):
+        return True
+    if hi < n_total and hi - 1 - i < CONFIRM_REACH and end - m.end <= gap + sum(len(patterns[j]) + 1 for j in range(i + 1, hi)):
+        return True
+    reach = 0
+    for j in range(i - 1, max(lo, i - CONFIRM_REACH) - 1, -1):
+        reach += len(patterns[j]) + 1
+        if not patterns[j]:
+            continue
+        nb = index.find_best(patterns[j], max(start, m.start - gap - 2 * reach), m.start, params.search, params.min_score)
+        if on_search is not None:
+            on_search()
+        if nb is not None and nb.score >= params.min_score and m.start - nb.end <= gap + reach:
+            return True
+    reach = 0
+    for j in range(i + 1, min(hi, i + 1 + CONFIRM_REACH)):
+        reach += len(patterns[j]) + 1
+        if not patterns[j]:
+            continue
+        nb = index.find_best(patterns[j], m.end, min(end, m.end + gap + 2 * reach), params.search, params.min_score)
+        if on_search is not None:
+            on_search()
+        if nb is not None and nb.score >= params.min_score and nb.start - m.end <= gap + reach:
+            return True
+    return False
 
 
 def drop_isolated(matches: Sequence[Optional[Match]], params: RoughParams = RoughParams()) -> tuple[list[Optional[Match]], int]:

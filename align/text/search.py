@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .sw import SwParams, encode, normalised_score, sw_kernel
+from .sw import SwParams, encode, normalised_score, sw_best_raw, sw_kernel
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,9 @@ class Match:
     start: int      # clean-text span [start, end)
     end: int
     score: float    # normalised Smith-Waterman score (the `sws` metric)
+    # Best score elsewhere in the searched interval relative to this one (upper bounds of both):
+    # close to 1 when the transcript fits a repeated passage as well as here.
+    ambiguity: float = 0.0
 
 
 @njit(cache=True, nogil=True)
@@ -71,22 +74,22 @@ def _count_windows(codes, offsets, positions, lo, hi, window, counts, touched):
 
 @njit(cache=True, nogil=True)
 def _find_best(pattern, codes, text, offsets, positions, lo, hi, max_candidates, threshold,
-               match, mismatch, gap, counts, touched):
+               match, mismatch, gap, min_score, counts, touched):
     n = pattern.shape[0]
     best_score = -1.0
     best = (0, 0, lo, lo)
     if n == 0 or hi <= lo:
-        return 0.0, lo, lo
+        return 0.0, lo, lo, 0.0
     if hi - lo < 2 * n:
         raw, a0, a1, b0, b1 = sw_kernel(pattern, text, lo, hi, match, mismatch, gap)
         if raw == 0:
-            return 0.0, lo, lo
+            return 0.0, lo, lo, 0.0
         d = match * max(b1 - b0, n)
-        return raw / d, b0, b1
+        return raw / d, b0, b1, 0.0
     window = n
     nt = _count_windows(codes, offsets, positions, lo, hi, window, counts, touched)
     if nt == 0:
-        return 0.0, lo, lo
+        return 0.0, lo, lo, 0.0
     ids = touched[:nt].copy()
     cnt = np.empty(nt, np.int64)
     for k in range(nt):
@@ -95,6 +98,10 @@ def _find_best(pattern, codes, text, offsets, positions, lo, hi, max_candidates,
     # most shared 3-grams first; ties: leftmost window (deterministic)
     order = np.argsort(-cnt * (ids.max() + 1) + ids)
     last = 0.0
+    tried = 0
+    cand_w = np.empty(max_candidates, np.int64)
+    cand_bound = np.empty(max_candidates, np.float64)
+    best_w = -1
     for r in range(min(max_candidates, nt)):
         k = order[r]
         c = cnt[k]
@@ -104,6 +111,14 @@ def _find_best(pattern, codes, text, offsets, positions, lo, hi, max_candidates,
         w = ids[k]
         s = max(lo, (w - 1) * window)
         e = min(hi, (w + 2) * window)
+        # raw / (match * n) bounds the normalised score from above: skip the span computation
+        # for candidates that can neither pass min_score nor beat the best so far.
+        bound = sw_best_raw(pattern, text, s, e, match, mismatch, gap) / (match * n)
+        cand_w[tried] = w
+        cand_bound[tried] = bound
+        tried += 1
+        if bound < min_score or bound <= best_score:
+            continue
         raw, a0, a1, b0, b1 = sw_kernel(pattern, text, s, e, match, mismatch, gap)
         if raw == 0:
             continue
@@ -111,9 +126,19 @@ def _find_best(pattern, codes, text, offsets, positions, lo, hi, max_candidates,
         if score > best_score:
             best_score = score
             best = (a0, a1, b0, b1)
+            best_w = w
     if best_score < 0:
-        return 0.0, lo, lo
-    return best_score, best[2], best[3]
+        return 0.0, lo, lo, 0.0
+    # How close the best candidate elsewhere (regions not overlapping the winner's) came:
+    # near 1 means the transcript fits two places of the text equally well.
+    top = 0.0
+    runner = 0.0
+    for t in range(tried):
+        if cand_w[t] == best_w:
+            top = cand_bound[t]
+        elif abs(cand_w[t] - best_w) >= 3 and cand_bound[t] > runner:
+            runner = cand_bound[t]
+    return best_score, best[2], best[3], runner / top if top > 0 else 0.0
 
 
 class TrigramIndex:
@@ -155,19 +180,20 @@ class TrigramIndex:
         pos = np.minimum(pos, len(self._uniq) - 1)
         return np.unique(pos[self._uniq[pos] == codes]).astype(np.int64)
 
-    def find_best(self, pattern: str, start: int, end: int, params: SearchParams) -> Match | None:
-        """Best match of `pattern` inside clean[start:end], or None when nothing aligns."""
+    def find_best(self, pattern: str, start: int, end: int, params: SearchParams, min_score: float = 0.0) -> Match | None:
+        """Best match of `pattern` inside clean[start:end], or None when nothing aligns (with a
+        normalised score of at least min_score)."""
         if not pattern or end <= start:
             return None
         p = encode(pattern)
-        score, b0, b1 = _find_best(
+        score, b0, b1, ambiguity = _find_best(
             p, self.pattern_codes(pattern), self.text, self._offsets, self._positions, start, end,
             params.max_candidates, params.candidate_threshold,
-            params.sw.match, params.sw.mismatch, params.sw.gap, self._counts, self._touched,
+            params.sw.match, params.sw.mismatch, params.sw.gap, min_score, self._counts, self._touched,
         )
         if score <= 0 or b1 <= b0:
             return None
-        return Match(int(b0), int(b1), float(score))
+        return Match(int(b0), int(b1), float(score), float(ambiguity))
 
 
 __all__ = ["Match", "SearchParams", "TrigramIndex", "normalised_score"]

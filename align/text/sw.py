@@ -113,6 +113,35 @@ def sw_kernel(a, b, b_lo, b_hi, match, mismatch, gap):
     return best, bsa, bi, b_lo + bsb, b_lo + bj
 
 
+@njit(cache=True, nogil=True)
+def sw_best_raw(a, b, b_lo, b_hi, match, mismatch, gap):
+    """The best local alignment score only (no spans): a cheap first pass for the search."""
+    n = a.shape[0]
+    m = b_hi - b_lo
+    if n == 0 or m <= 0:
+        return 0
+    h = np.zeros(m + 1, np.int64)
+    best = 0
+    for i in range(n):
+        ai = a[i]
+        diag = 0
+        left = 0
+        for j in range(1, m + 1):
+            up = h[j]
+            v = diag + (match if ai == b[b_lo + j - 1] else mismatch)
+            g = (up if up > left else left) + gap
+            if g > v:
+                v = g
+            if v < 0:
+                v = 0
+            diag = up
+            h[j] = v
+            left = v
+            if v > best:
+                best = v
+    return best
+
+
 def smith_waterman(pattern: str, text: str, params: SwParams = SwParams(), start: int = 0, end: int | None = None) -> SwResult:
     """Convenience wrapper on strings (the search calls `sw_kernel` directly on encoded arrays)."""
     a, b = encode(pattern), encode(text)

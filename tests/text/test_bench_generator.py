@@ -140,8 +140,14 @@ def test_unrelated_case_is_all_junk_and_never_verbatim():
     assert c.truth and all(t["junk"] and t["orig_start"] is None for t in c.truth)
     book = norm(c.book)
     assert not any(f" {t['words']} " in f" {book} " for t in c.truth)
-    assert "GNU LESSER GENERAL PUBLIC LICENSE" in c.book  # the other document
+    assert "perldiag" in c.book  # a document on another subject
     assert all(0 <= t["verbatim_run"] < len(t["words"].split()) for t in c.truth)
+
+
+def test_near_copies_case_reads_other_licenses():
+    c = gen.make_case(seed=3, target_chars=12_000, near_copies=True)
+    assert c.truth and all(t["junk"] for t in c.truth)
+    assert "GNU LESSER GENERAL PUBLIC LICENSE" in c.book
 
 
 def test_cli_writes_the_three_files(tmp_path):
