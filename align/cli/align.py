@@ -41,11 +41,28 @@ def _positive_int(v: str) -> int:
     return n
 
 
+def _open_fraction(v: str) -> float:
+    x = float(v)
+    if not 0.0 <= x < 1.0:
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {v}")
+    return x
+
+
+def _tail(v: str):
+    if v.lower() == "none":
+        return None
+    x = float(v)
+    if x < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0 ms or 'none', got {v}")
+    return x
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from ..audio.vad import VadParams
     from ..text.similarity import SIMILARITY_ALGOS
 
     p = argparse.ArgumentParser(
-        prog="align",
+        prog="align", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Align long speech audio (or its .tlog transcript log) with its original text; "
         "writes an .aligned JSON list of utterances.",
     )
@@ -65,13 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--text-context", type=int, default=10, help="clean characters of context shown around matches in DEBUG logs")
 
     g = p.add_argument_group("audio and voice activity detection")
-    g.add_argument("--vad-engine", choices=("webrtc", "silero"), default="webrtc")
-    g.add_argument("--audio-vad-aggressiveness", type=int, choices=(0, 1, 2, 3), default=3,
+    vad = VadParams()
+    g.add_argument("--vad-engine", choices=("webrtc", "silero"), default=vad.engine,
+                   help="webrtc (webrtcvad), or silero (pip install 'align[silero]')")
+    g.add_argument("--audio-vad-aggressiveness", type=int, choices=(0, 1, 2, 3), default=vad.aggressiveness,
                    help="webrtcvad mode: 3 filters non-speech most aggressively")
-    g.add_argument("--audio-vad-padding", type=_positive_int, default=10, help="VAD ring buffer length in frames")
-    g.add_argument("--audio-vad-threshold", type=_fraction, default=0.5,
+    g.add_argument("--audio-vad-padding", type=_positive_int, default=vad.padding, help="VAD ring buffer length in frames")
+    g.add_argument("--audio-vad-threshold", type=_open_fraction, default=vad.threshold,
                    help="fraction of voiced (unvoiced) frames in the ring that starts (ends) a fragment")
-    g.add_argument("--audio-vad-frame-length", type=_frame_length, default=30, help="VAD frame length: 10, 20 or 30 ms")
+    g.add_argument("--audio-vad-frame-length", type=_frame_length, default=vad.frame_ms, help="VAD frame length: 10, 20 or 30 ms")
+    g.add_argument("--audio-vad-tail", type=_tail, default=vad.tail_ms,
+                   help="ms of silence kept after a fragment's last voiced frame ('none': keep the whole tail)")
 
     g = p.add_argument_group("speech-to-text")
     g.add_argument("--stt-engine", choices=("pocketsphinx", "deepspeech", "whisper", "vosk"), default="pocketsphinx")
@@ -104,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--align-min-run", type=_positive_int, default=2,
                    help="a placed transcript needs this many placed neighbours in a row (itself included) whose "
                    "text follows closely; isolated matches are dropped (1: keep them)")
-    g.add_argument("--align-run-gap", type=int, default=100,
+    g.add_argument("--align-run-gap", type=int, default=600,
                    help="most text characters between two matches that still continue a run")
     g.add_argument("--align-shrink-fraction", type=_fraction, default=0.1, help="how far a boundary may move inward")
     g.add_argument("--align-stretch-fraction", type=float, default=0.25, help="how far a boundary may move outward")
@@ -116,6 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--align-wng-max-size", type=_positive_int, default=3, help="wng: largest n-gram size")
     g.add_argument("--align-wng-size-factor", type=float, default=1.0, help="wng: weight of the n-gram size")
     g.add_argument("--align-wng-position-factor", type=float, default=2.5, help="wng: weight of the n-gram position")
+
+    g = p.add_argument_group("sentences")
+    g.add_argument("--merge-sentences", action="store_true",
+                   help="join consecutive utterances that continue one sentence of the text (the VAD splits at "
+                   "commas and breaths; the text's punctuation tells where sentences end)")
+    g.add_argument("--merge-max-pause", type=float, default=2000.0, metavar="MS", help="never join across a longer pause")
+    g.add_argument("--merge-max-duration", type=float, default=30000.0, metavar="MS", help="never make a longer utterance")
 
     g = p.add_argument_group("output", "metrics are fractions (1.0 = 100%%), tlen/mlen are character counts; "
                              "a bound of 0 is a real bound")
@@ -130,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def params_from_args(args: argparse.Namespace):
     """The library's parameter dataclasses from parsed options (validated here, once)."""
-    from ..text.engine import AlignParams
+    from ..text.engine import AlignParams, MergeParams
     from ..text.gap import GapParams
     from ..text.normalise import TextParams
     from ..text.rough import RoughParams
@@ -167,6 +195,7 @@ def params_from_args(args: argparse.Namespace):
         gap=GapParams(args.align_shrink_fraction, args.align_stretch_fraction, args.align_word_snap_factor,
                       args.align_phrase_snap_factor, algo, wng),
         filters=FilterParams(output, tuple(bounds), wng),
+        merge=MergeParams(args.merge_sentences, args.merge_max_pause, args.merge_max_duration),
         text_context=args.text_context,
     )
 
@@ -242,7 +271,7 @@ def _transcribe(args: argparse.Namespace, clean: str):
     vad = VadParams(
         engine=args.vad_engine, aggressiveness=args.audio_vad_aggressiveness, padding=args.audio_vad_padding,
         threshold=args.audio_vad_threshold, frame_ms=args.audio_vad_frame_length,
-        min_duration_ms=args.stt_min_duration, max_duration_ms=args.stt_max_duration,
+        min_duration_ms=args.stt_min_duration, max_duration_ms=args.stt_max_duration, tail_ms=args.audio_vad_tail,
     )
     stt = SttParams(
         engine=args.stt_engine, model_dir=str(args.stt_model_dir) if args.stt_model_dir else None,

@@ -27,12 +27,26 @@ REASON_EMPTY_MATCH = "empty match"
 REASON_ISOLATED = "isolated match"
 
 
+# Characters that end a sentence in the original text (merging never crosses them).
+SENTENCE_END = frozenset(".!?\u2026\u3002\uff01\uff1f")
+
+
+@dataclass(frozen=True)
+class MergeParams:
+    """Joining consecutive utterances into sentences (--merge-sentences)."""
+
+    enabled: bool = False
+    max_pause_ms: float = 2000.0       # --merge-max-pause: never join across a longer pause
+    max_duration_ms: float = 30000.0   # --merge-max-duration: never make a longer utterance
+
+
 @dataclass(frozen=True)
 class AlignParams:
     text: TextParams = TextParams()
     rough: RoughParams = RoughParams()
     gap: GapParams = GapParams()
     filters: FilterParams = FilterParams()
+    merge: MergeParams = MergeParams()
     text_context: int = 10             # --text-context: clean characters shown around a match in DEBUG logs
 
 
@@ -135,6 +149,34 @@ def _meta(ct: CleanText, cs: int, ce: int, entry: TranscriptEntry) -> dict[str, 
     return meta
 
 
+def merge_groups(ct: CleanText, entries: Sequence[TranscriptEntry], kept, params: MergeParams):
+    """Group consecutive placed fragments into sentences.
+
+    Two neighbours join when the text between their matches is only whitespace and punctuation
+    that does not end a sentence, both lie in the same phrase of the original, the pause between
+    them is at most max_pause_ms and the joined utterance lasts at most max_duration_ms.
+    """
+    groups: list[list] = []
+    for item in kept:
+        i, (cs, ce) = item
+        if groups:
+            g = groups[-1]
+            pi, (ps, pe) = g[-1]
+            between = ct.original[int(ct.positions[pe - 1]) + 1:int(ct.positions[cs])]
+            joins = (
+                ct.clean[pe:cs].strip() == ""
+                and not any(c in SENTENCE_END for c in between)
+                and (ct.phrase_of[pe - 1] == ct.phrase_of[cs] >= 0)
+                and entries[i].start - entries[pi].end <= params.max_pause_ms
+                and entries[i].end - entries[g[0][0]].start <= params.max_duration_ms
+            )
+            if joins:
+                g.append(item)
+                continue
+        groups.append([item])
+    return groups
+
+
 def align_transcripts(
     entries: Sequence[TranscriptEntry],
     ct: CleanText,
@@ -182,25 +224,37 @@ def align_transcripts(
             dropped[REASON_EMPTY_MATCH] += 1
         else:
             kept.append((i, s))
-    orig = original_spans(ct, [s for _, s in kept])
+    groups = merge_groups(ct, entries, kept, params.merge) if params.merge.enabled else [[k] for k in kept]
+    spans = [(g[0][1][0], g[-1][1][1]) for g in groups]
+    orig = original_spans(ct, spans)
     utterances = []
     ctx = params.text_context
-    for (i, (cs, ce)), (os_, oe) in zip(kept, orig):
+    for group, (cs, ce), (os_, oe) in zip(groups, spans, orig):
+        ids = [i for i, _ in group]
+        i = ids[0]
         entry = entries[i]
         aligned = ct.clean[cs:ce]
-        metrics, reason = evaluate(patterns[i], aligned, matches[i].score, params.filters)
+        pattern = " ".join(patterns[j] for j in ids)
+        # the merged Smith-Waterman score: the parts' scores weighted by their lengths
+        sws = sum(matches[j].score * len(patterns[j]) for j in ids) / max(sum(len(patterns[j]) for j in ids), 1)
+        metrics, reason = evaluate(pattern, aligned, sws, params.filters)
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
-                "fragment %d: %r -> %s[%s]%s sws=%.3f %s", i, entry.transcript, ct.clean[max(0, cs - ctx):cs],
-                aligned, ct.clean[ce:ce + ctx], matches[i].score, reason or "kept",
+                "fragment %s: %r -> %s[%s]%s sws=%.3f %s", ",".join(map(str, ids)), pattern,
+                ct.clean[max(0, cs - ctx):cs], aligned, ct.clean[ce:ce + ctx], sws, reason or "kept",
             )
         if reason is not None:
-            dropped[reason] += 1
+            dropped[reason] += len(ids)
             continue
+        meta = _meta(ct, cs, ce, entry)
+        for j in ids[1:]:
+            for k, v in _meta(ct, cs, ce, entries[j]).items():
+                meta.setdefault(k, [])
+                meta[k].extend(x for x in v if x not in meta[k])
         utterances.append(Utterance(
-            start=entry.start, end=entry.end, transcript=entry.transcript, text_start=os_, text_end=oe,
-            meta=_meta(ct, cs, ce, entry), aligned_raw=ct.original[os_:oe], aligned=aligned,
-            clean_start=cs, clean_end=ce, sws=matches[i].score, metrics=metrics, fragment=i,
+            start=entry.start, end=entries[ids[-1]].end, transcript=" ".join(entries[j].transcript for j in ids),
+            text_start=os_, text_end=oe, meta=meta, aligned_raw=ct.original[os_:oe], aligned=aligned,
+            clean_start=cs, clean_end=ce, sws=sws, metrics=metrics, fragment=i,
         ))
     timings["metrics"] = time.perf_counter() - t0
     return AlignmentResult(utterances, len(entries), dropped, timings)

@@ -31,7 +31,7 @@ class RoughParams:
     # such runs; matches of a text that was never read (an unrelated document, boilerplate shared
     # with another text) are isolated. 1 disables the rule.
     min_run: int = 2
-    run_gap: int = 100
+    run_gap: int = 600
     # A transcript whose best match elsewhere in the interval scores at least this fraction of
     # its best is only used as an anchor when no unambiguous transcript of the run can be.
     max_ambiguity: float = 0.9

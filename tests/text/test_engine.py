@@ -7,6 +7,7 @@ from hypothesis import given, settings, strategies as st
 from align.text.alphabet import Alphabet
 from align.text.engine import AlignParams, align_transcripts, original_spans
 from align.text.metrics import Bound, FilterParams
+from align.text.rough import RoughParams
 from align.text.normalise import Phrase, normalise
 from align.tlog import TranscriptEntry
 
@@ -131,3 +132,30 @@ def test_original_spans_take_punctuation_without_overlap():
     assert [ct.clean[a:b] for a, b in spans] == ["he said stop", "then", "go"]
     o = original_spans(ct, spans)
     assert [text[a:b] for a, b in o] == ['He said: "Stop."', "Then--", '"go"!']
+
+
+def test_merge_sentences_joins_fragments_of_one_sentence_only():
+    from align.text.engine import MergeParams
+
+    text = "Title\n\nThe quick brown fox, who was tired, jumped over the dog. Then it slept; the end."
+    ct = normalise(text, [Phrase(0, len(text))], EN)
+    entries = [
+        TranscriptEntry(0, 1000, "the quick brown fox"),
+        TranscriptEntry(1200, 2000, "who was tired"),
+        TranscriptEntry(2300, 3500, "jumped over the dog"),
+        TranscriptEntry(3800, 4500, "then it slept"),
+        TranscriptEntry(9000, 9500, "the end"),       # a long pause before it
+    ]
+    plain = align_transcripts(entries, ct, EN, AlignParams(rough=RoughParams(min_run=1)))
+    assert len(plain.utterances) == 5
+    merged = align_transcripts(entries, ct, EN, AlignParams(rough=RoughParams(min_run=1), merge=MergeParams(True)))
+    got = [(u.start, u.end, u.aligned_raw) for u in merged.utterances]
+    assert got == [
+        (0, 3500, "The quick brown fox, who was tired, jumped over the dog."),
+        (3800, 4500, "Then it slept;"),
+        (9000, 9500, "the end."),
+    ]
+    assert merged.utterances[0].transcript == "the quick brown fox who was tired jumped over the dog"
+    short = align_transcripts(entries, ct, EN,
+                              AlignParams(rough=RoughParams(min_run=1), merge=MergeParams(True, max_duration_ms=2500)))
+    assert [u.aligned for u in short.utterances][:2] == ["the quick brown fox who was tired", "jumped over the dog"]
