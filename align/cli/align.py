@@ -127,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "text follows closely; isolated matches are dropped (1: keep them)")
     g.add_argument("--align-run-gap", type=int, default=600,
                    help="most text characters between two matches that still continue a run")
+    g.add_argument("--align-solo-sws", type=_fraction, default=0.8,
+                   help="a transcript of 30+ characters matching at least this well needs no neighbours")
+    g.add_argument("--align-ambiguity", type=_fraction, default=0.9,
+                   help="a transcript fitting elsewhere at least this well (relative) anchors only if nothing else can")
     g.add_argument("--align-shrink-fraction", type=_fraction, default=0.1, help="how far a boundary may move inward")
     g.add_argument("--align-stretch-fraction", type=float, default=0.25, help="how far a boundary may move outward")
     g.add_argument("--align-word-snap-factor", type=float, default=1.5, help="score factor for a boundary at a word boundary")
@@ -190,7 +194,8 @@ def params_from_args(args: argparse.Namespace):
         rough=RoughParams(
             SearchParams(args.align_max_candidates, args.align_candidate_threshold,
                          SwParams(args.align_match_score, args.align_mismatch_score, args.align_gap_score)),
-            args.align_min_sws, args.align_min_run, args.align_run_gap,
+            min_score=args.align_min_sws, min_run=args.align_min_run, run_gap=args.align_run_gap,
+            max_ambiguity=args.align_ambiguity, solo_score=args.align_solo_sws,
         ),
         gap=GapParams(args.align_shrink_fraction, args.align_stretch_fraction, args.align_word_snap_factor,
                       args.align_phrase_snap_factor, algo, wng),

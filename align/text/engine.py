@@ -195,7 +195,7 @@ def align_transcripts(
 
     t0 = time.perf_counter()
     placed = rough_align(patterns, index, params.rough, on_search=on_search)
-    matches, _ = drop_isolated(placed, params.rough)
+    matches, _ = drop_isolated(placed, patterns, params.rough)
     timings["rough"] = time.perf_counter() - t0
 
     dropped: Counter = Counter()

@@ -35,6 +35,17 @@ class RoughParams:
     # A transcript whose best match elsewhere in the interval scores at least this fraction of
     # its best is only used as an anchor when no unambiguous transcript of the run can be.
     max_ambiguity: float = 0.9
+    # A match at least this good of a transcript of at least SOLO_MIN_CHARS characters stands on its
+    # own, without neighbours (--align-solo-sws): a reader may skip whole paragraphs. Chance matches
+    # in unrelated text stay far below it (at most ~0.7 in bench/text_align.py).
+    solo_score: float = 0.8
+
+
+SOLO_MIN_CHARS = 30
+
+
+def _solo(pattern: str, m: Match, params: RoughParams) -> bool:
+    return m.score >= params.solo_score and len(pattern) >= SOLO_MIN_CHARS
 
 
 def priority_order(lengths: Sequence[int]) -> np.ndarray:
@@ -108,6 +119,8 @@ def _confirmed(i, m, lo, hi, start, end, n_total, patterns, index, params, on_se
     the run is found right beside it. An anchor placed by chance (unrelated text, a phrase
     repeated elsewhere) has no such neighbour, and is then not allowed to split the run.
     """
+    if _solo(patterns[i], m, params):
+        return True
     gap = params.run_gap
     # Backed by the match that bounds the run, with at most CONFIRM_REACH - 1 transcripts between
     # (they may be untranscribable, or need the text in between).
@@ -138,9 +151,11 @@ def _confirmed(i, m, lo, hi, start, end, n_total, patterns, index, params, on_se
     return False
 
 
-def drop_isolated(matches: Sequence[Optional[Match]], params: RoughParams = RoughParams()) -> tuple[list[Optional[Match]], int]:
-    """Unplace matches that are not part of a run (see RoughParams.min_run); returns the new list
-    and how many were dropped. A log with fewer placed transcripts than `min_run` is left alone."""
+def drop_isolated(matches: Sequence[Optional[Match]], patterns: Sequence[str],
+                  params: RoughParams = RoughParams()) -> tuple[list[Optional[Match]], int]:
+    """Unplace matches that are not part of a run (see RoughParams.min_run) and cannot stand
+    alone (solo_score); returns the new list and how many were dropped. A log with fewer placed
+    transcripts than `min_run` is left alone."""
     placed = [i for i, m in enumerate(matches) if m is not None]
     if params.min_run <= 1 or len(placed) < params.min_run:
         return list(matches), 0
@@ -153,7 +168,8 @@ def drop_isolated(matches: Sequence[Optional[Match]], params: RoughParams = Roug
             continue
         if len(run) < params.min_run:
             for j in run:
-                out[j] = None
-                dropped += 1
+                if not _solo(patterns[j], matches[j], params):
+                    out[j] = None
+                    dropped += 1
         run = [i] if i is not None else []
     return out, dropped
