@@ -74,7 +74,7 @@ def _count_windows(codes, offsets, positions, lo, hi, window, counts, touched):
 
 @njit(cache=True, nogil=True)
 def _find_best(pattern, codes, text, offsets, positions, lo, hi, max_candidates, threshold,
-               match, mismatch, gap, min_score, counts, touched):
+               match, mismatch, gap, min_score, counts, touched, marks):
     n = pattern.shape[0]
     best_score = -1.0
     best = (0, 0, lo, lo)
@@ -86,31 +86,48 @@ def _find_best(pattern, codes, text, offsets, positions, lo, hi, max_candidates,
             return 0.0, lo, lo, 0.0
         d = match * max(b1 - b0, n)
         return raw / d, b0, b1, 0.0
-    window = n
-    nt = _count_windows(codes, offsets, positions, lo, hi, window, counts, touched)
+    # Count in half-windows and rank pairs of neighbouring half-windows (one pattern length):
+    # wherever the pattern's text lies, some pair holds it whole, so a true match is never split
+    # between two windows that each count only part of it.
+    half = max(1, n // 2)
+    nt = _count_windows(codes, offsets, positions, lo, hi, half, counts, touched)
     if nt == 0:
         return 0.0, lo, lo, 0.0
-    ids = touched[:nt].copy()
-    cnt = np.empty(nt, np.int64)
-    for k in range(nt):
-        cnt[k] = counts[ids[k]]
-        counts[ids[k]] = 0  # leave the scratch array clean for the next call
-    # most shared 3-grams first; ties: leftmost window (deterministic)
+    np_ = 0
+    pair_ids = np.empty(2 * nt, np.int64)
+    pair_cnt = np.empty(2 * nt, np.int64)
+    for t in range(nt):
+        h = touched[t]
+        for st in (h - 1, h):
+            if st < 0 or marks[st] != 0:
+                continue
+            marks[st] = 1
+            pair_ids[np_] = st
+            pair_cnt[np_] = counts[st] + counts[st + 1]
+            np_ += 1
+    for t in range(np_):
+        marks[pair_ids[t]] = 0
+    for t in range(nt):
+        counts[touched[t]] = 0  # leave the scratch arrays clean for the next call
+    ids = pair_ids[:np_]
+    cnt = pair_cnt[:np_]
+    # most shared 3-grams first; ties: leftmost pair (deterministic)
     order = np.argsort(-cnt * (ids.max() + 1) + ids)
     last = 0.0
     tried = 0
     cand_w = np.empty(max_candidates, np.int64)
     cand_bound = np.empty(max_candidates, np.float64)
     best_w = -1
-    for r in range(min(max_candidates, nt)):
+    for r in range(min(max_candidates, np_)):
         k = order[r]
         c = cnt[k]
         if last > 0 and c / last < threshold:
             break
         last = c
         w = ids[k]
-        s = max(lo, (w - 1) * window)
-        e = min(hi, (w + 2) * window)
+        # the pair plus half a pattern length of slack on each side
+        s = max(lo, (w - 1) * half)
+        e = min(hi, (w + 3) * half)
         # raw / (match * n) bounds the normalised score from above: skip the span computation
         # for candidates that can neither pass min_score nor beat the best so far.
         bound = sw_best_raw(pattern, text, s, e, match, mismatch, gap) / (match * n)
@@ -136,7 +153,7 @@ def _find_best(pattern, codes, text, offsets, positions, lo, hi, max_candidates,
     for t in range(tried):
         if cand_w[t] == best_w:
             top = cand_bound[t]
-        elif abs(cand_w[t] - best_w) >= 3 and cand_bound[t] > runner:
+        elif abs(cand_w[t] - best_w) >= 4 and cand_bound[t] > runner:
             runner = cand_bound[t]
     return best_score, best[2], best[3], runner / top if top > 0 else 0.0
 
@@ -163,8 +180,9 @@ class TrigramIndex:
         # Compact code space: pattern codes are mapped through `uniq` by binary search.
         self._uniq = uniq
         self._offsets = np.append(first, len(order)).astype(np.int64)
-        self._counts = np.zeros(len(clean) + 2, np.int64)
-        self._touched = np.zeros(len(clean) + 2, np.int64)
+        self._counts = np.zeros(len(clean) + 3, np.int64)
+        self._touched = np.zeros(len(clean) + 3, np.int64)
+        self._marks = np.zeros(len(clean) + 3, np.int8)
 
     def _char_ids(self, s: str) -> np.ndarray:
         get = self._ids.get
@@ -189,7 +207,7 @@ class TrigramIndex:
         score, b0, b1, ambiguity = _find_best(
             p, self.pattern_codes(pattern), self.text, self._offsets, self._positions, start, end,
             params.max_candidates, params.candidate_threshold,
-            params.sw.match, params.sw.mismatch, params.sw.gap, min_score, self._counts, self._touched,
+            params.sw.match, params.sw.mismatch, params.sw.gap, min_score, self._counts, self._touched, self._marks,
         )
         if score <= 0 or b1 <= b0:
             return None
