@@ -62,7 +62,9 @@ def test_round_trip_on_any_text(text):
             continue
         s = ct.clean.index(word, pos)
         o0, o1 = ct.original_span(s, s + len(word))
-        assert word in clean(text[o0:o1]).clean.replace(" ", "") or clean(text[o0:o1]).clean == word
+        # (whether an apostrophe is kept depends on the character after the span)
+        again = clean(text[o0:o1]).clean.replace(" ", "").replace("'", "")
+        assert word.replace("'", "") in again
         pos = s + len(word)
     assert not ct.clean.startswith(" ") and not ct.clean.endswith(" ")
     assert "  " not in ct.clean
