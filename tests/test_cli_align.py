@@ -141,3 +141,41 @@ def test_unknown_similarity_algo_is_a_usage_error_not_a_hang(doc, tmp_path):
 def test_frame_length_is_settable_and_validated():
     r = run("--audio-vad-frame-length", "25", "--tlog", "x", "--script", "y", "--aligned", "z")
     assert r.returncode == 2 and "must be 10, 20 or 30" in r.stderr
+
+
+def test_catalog_skips_bad_entries_reports_them_and_resumes(doc, tmp_path):
+    import shutil
+
+    shutil.copy(doc / "book.tlog", tmp_path / "a.tlog")
+    shutil.copy(doc / "book.txt", tmp_path / "a.txt")
+    (tmp_path / "b.txt").write_bytes(b"caf\xe9\n")
+    catalog = tmp_path / "run.catalog"
+    catalog.write_text(json.dumps([
+        {"tlog": "a.tlog", "script": "a.txt", "aligned": "out/a.aligned"},
+        {"tlog": "missing.tlog", "script": "a.txt", "aligned": "out/m.aligned"},
+        {"tlog": "a.tlog", "script": "b.txt", "aligned": "out/b.aligned"},
+        {"tlog": "a.tlog", "script": "a.txt", "aligned": "out/c.aligned", "audio": None},
+    ]))
+    r = run("--catalog", catalog)
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr
+    assert "2 documents aligned, 0 already done" in r.stderr and "2 failed" in r.stderr
+    assert "entry 1 (" in r.stderr and "missing.tlog" in r.stderr
+    assert "entry 2 (" in r.stderr and "not valid UTF-8" in r.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.aligned", "c.aligned"]
+    first = (tmp_path / "out" / "a.aligned").read_bytes()
+    r = run("--catalog", catalog)  # a rerun keeps what is done and retries the rest
+    assert "0 documents aligned, 2 already done" in r.stderr
+    assert (tmp_path / "out" / "a.aligned").read_bytes() == first
+
+
+def test_catalog_errors(tmp_path):
+    catalog = tmp_path / "bad.catalog"
+    catalog.write_text(json.dumps([{"script": "a.txt", "aligned": "a.aligned", "wav": "x"}]))
+    r = run("--catalog", catalog)
+    assert r.returncode == 1 and "entry 0: unknown key(s) wav" in r.stderr
+    catalog.write_text(json.dumps([{"script": "a.txt", "aligned": "a.aligned"}]))
+    r = run("--catalog", catalog)
+    assert "entry 0 needs \"audio\" or \"tlog\"" in r.stderr
+    r = run("--catalog", catalog, "--script", "x")
+    assert r.returncode == 2 and "--catalog takes the inputs" in r.stderr

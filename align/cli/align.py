@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default with --audio: the audio path with suffix .tlog)")
     g.add_argument("--script", type=Path, help="original text: plain text, or a .script JSON list of {text, ...meta}")
     g.add_argument("--aligned", type=Path, help="output .aligned JSON file")
+    g.add_argument("--catalog", type=Path, help="align many documents: a JSON list of {audio, tlog, script, aligned} "
+                   "(paths relative to the catalog); finished documents are skipped unless --force")
     g.add_argument("--force", action="store_true", help="overwrite an existing --aligned file")
     g.add_argument("--alphabet", type=Path, default=None,
                    help=f"alphabet file of the speech-to-text model (default: {DEFAULT_ALPHABET.relative_to(DEFAULT_ALPHABET.parents[2])})")
@@ -219,36 +221,71 @@ def _check_output(path: Path, force: bool) -> None:
 
 
 def run_align(args: argparse.Namespace) -> int:
+    from ..catalog import Job, read_catalog
     from ..text.alphabet import load_alphabet
+
+    if args.catalog is not None:
+        if any(v is not None for v in (args.audio, args.tlog, args.script, args.aligned)):
+            raise UsageError("--catalog takes the inputs and outputs from the catalog; "
+                             "drop --audio/--tlog/--script/--aligned")
+    else:
+        missing = [o for o, v in (("--script", args.script), ("--aligned", args.aligned)) if v is None]
+        if args.audio is None and args.tlog is None:
+            missing.insert(0, "--audio or --tlog")
+        if missing:
+            raise UsageError(f"missing {', '.join(missing)} (or use --catalog or --demo); see align --help")
+    if args.start < 0 or (args.num_samples is not None and args.num_samples < 0):
+        raise UsageError("--start and --num-samples must not be negative")
+    params = params_from_args(args)
+    alphabet = default_alphabet() if args.alphabet is None else load_alphabet(args.alphabet)
+    if args.catalog is None:
+        job = Job(args.script, args.aligned, args.audio, args.tlog)
+        _check_output(job.aligned, args.force)
+        align_job(job, args, params, alphabet)
+        return 0
+
+    jobs = read_catalog(args.catalog)
+    done, skipped, failed = 0, 0, []
+    for k, job in enumerate(progress(jobs, enabled=not args.no_progress, desc="documents", unit="doc")):
+        if job.aligned.exists() and not args.force:
+            skipped += 1  # already aligned: a rerun resumes where the last one stopped
+            continue
+        try:
+            align_job(job, args, params, alphabet)
+            done += 1
+        except UserError as e:
+            failed.append((k, job, str(e)))
+            log.error("entry %d (%s) skipped: %s", k, job.name, e)
+        except Exception as e:  # a bug or an engine crash on one document must not stop the batch
+            failed.append((k, job, f"unexpected {type(e).__name__}: {e}"))
+            log.exception("entry %d (%s) skipped after an unexpected error", k, job.name)
+    log.info("catalog %s: %d documents aligned, %d already done (kept; --force redoes them), %d failed",
+             args.catalog, done, skipped, len(failed))
+    for k, job, msg in failed:
+        log.info("  failed entry %d (%s): %s", k, job.name, msg)
+    return 1 if failed else 0
+
+
+def align_job(job, args: argparse.Namespace, params, alphabet):
+    """Align one document (the single-file mode and each catalog entry)."""
     from ..text.engine import align_transcripts
     from ..text.normalise import normalise
     from ..text.script import read_script
     from ..tlog import load_tlog
 
-    missing = [o for o, v in (("--script", args.script), ("--aligned", args.aligned)) if v is None]
-    if args.audio is None and args.tlog is None:
-        missing.insert(0, "--audio or --tlog")
-    if missing:
-        raise UsageError(f"missing {', '.join(missing)} (or use --demo); see align --help")
-    if args.start < 0 or (args.num_samples is not None and args.num_samples < 0):
-        raise UsageError("--start and --num-samples must not be negative")
-    params = params_from_args(args)
-    _check_output(args.aligned, args.force)
-    alphabet = default_alphabet() if args.alphabet is None else load_alphabet(args.alphabet)
-
-    original, phrases = read_script(args.script, args.text_meaningful_newlines)
+    original, phrases = read_script(job.script, args.text_meaningful_newlines)
     ct = normalise(original, phrases, alphabet, params.text)
     if not ct.clean.strip():
-        raise UserError(f"{args.script}: the text has no character of the alphabet "
+        raise UserError(f"{job.script}: the text has no character of the alphabet "
                         f"({args.alphabet or 'English'}); is it the right file and language?")
 
     t0 = time.perf_counter()
-    if args.audio is not None:
-        entries = _transcribe(args, ct.clean)
+    if job.audio is not None:
+        entries = _transcribe(args, job, ct.clean)
     else:
-        if not args.tlog.exists():
-            raise UserError(f"transcript log not found: {args.tlog} (give --audio to create it)")
-        entries, _ = load_tlog(args.tlog)
+        if not job.tlog.exists():
+            raise UserError(f"transcript log not found: {job.tlog} (give --audio to create it)")
+        entries, _ = load_tlog(job.tlog)
     t_stt = time.perf_counter() - t0
 
     end = None if not args.num_samples else args.start + args.num_samples
@@ -256,17 +293,17 @@ def run_align(args: argparse.Namespace) -> int:
 
     with progress(total=len(entries), enabled=not args.no_progress, desc="align", unit="search") as bar:
         result = align_transcripts(entries, ct, alphabet, params, on_search=lambda: bar.update(1))
-    atomic_write_json(args.aligned, [u.to_dict() for u in result.utterances], pretty=args.output_pretty)
+    atomic_write_json(job.aligned, [u.to_dict() for u in result.utterances], pretty=args.output_pretty)
 
     for line in result.summary_lines():
         log.info("%s", line)
     t = result.timings
     log.info("wrote %d utterances to %s (speech-to-text %.2f s, alignment %.2f s: rough %.2f s, gap %.2f s)",
-             len(result.utterances), args.aligned, t_stt, sum(t.values()), t["rough"], t["gap"])
-    return 0
+             len(result.utterances), job.aligned, t_stt, sum(t.values()), t["rough"], t["gap"])
+    return result
 
 
-def _transcribe(args: argparse.Namespace, clean: str):
+def _transcribe(args: argparse.Namespace, job, clean: str):
     from ..audio.vad import VadParams
     from ..stt.base import SttParams
     from ..transcribe import transcribe_audio
@@ -282,8 +319,8 @@ def _transcribe(args: argparse.Namespace, clean: str):
         engine=args.stt_engine, model_dir=str(args.stt_model_dir) if args.stt_model_dir else None,
         model_rate=args.stt_model_rate, workers=args.stt_workers, own_lm=not args.stt_no_own_lm,
     )
-    tlog = args.tlog or args.audio.with_suffix(".tlog")
-    return transcribe_audio(args.audio, tlog, clean, vad, stt, lm_cache_dir=args.lm_cache_dir,
+    tlog = job.tlog or job.audio.with_suffix(".tlog")
+    return transcribe_audio(job.audio, tlog, clean, vad, stt, lm_cache_dir=args.lm_cache_dir,
                             pretty=args.output_pretty, show_progress=not args.no_progress)
 
 
