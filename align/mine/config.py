@@ -214,7 +214,7 @@ def _fields(cls) -> dict[str, Any]:
 
 
 def _interpolate(value: Any, data_dir: Optional[str], where: str) -> Any:
-    if not isinstance(value, str):
+    if type(value) is not str:  # noqa: E721 (str enums must stay enums)
         return value
 
     def sub(m: re.Match) -> str:

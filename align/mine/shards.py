@@ -229,13 +229,14 @@ def lookup_meta(meta: MetaSet, emb: ShardSet, rows: np.ndarray) -> dict[int, str
         if lo == hi:
             continue
         need = set(int(r - starts[si]) for r in wanted[lo:hi])
+        last = max(need)
         with _open_bytes(path) as f:
             for i, line in enumerate(f):
                 if i in need:
                     text = line.decode("utf-8", errors="replace").rstrip("\r\n")
                     out[int(starts[si]) + i] = text.replace("\t", " ").replace("\n", " ")
-                    if len(out) and i >= max(need):
-                        break
+                if i >= last:
+                    break
     return out
 
 
