@@ -20,6 +20,7 @@ LM_PATTERNS = ("*.lm.bin", "*.lm", "*.arpa", "*.lm.dmp", "*.DMP", "*.lm.DMP")
 # Batch cepstral mean normalisation: each fragment is normalised by its own mean. pocketsphinx's
 # "live" CMN carries an estimate from one utterance into the next, so a fragment's transcript
 # would depend on which fragments the same worker decoded before it (and on --stt-workers).
+# (The packaged model's feat.params already asks for batch; other models may not.)
 DECODER_SETTINGS = {"cmn": "batch"}
 _FILLER = re.compile(r"^(<.*>|\[.*\]|\+\+.*\+\+|\+.*\+)$")
 _ALT = re.compile(r"\(\d+\)$")
@@ -127,6 +128,9 @@ class PocketsphinxEngine(SttEngine):
         if data.size == 0:
             return ""
         d = self._decoder
+        # Fresh front end and feature state (0.1 ms): without it, a fragment's transcript can
+        # depend on the fragment decoded before it, i.e. on order and on --stt-workers.
+        d.reinit_feat()
         d.start_utt()
         # full_utt: the whole fragment at once, which batch CMN needs.
         d.process_raw(data.tobytes(), no_search=False, full_utt=True)
