@@ -73,6 +73,20 @@ def resolve_model(model_dir: str | None) -> SphinxModel:
     return SphinxModel(hmm=hmm, dict=dicts[0], lm=lms[0] if lms else None)
 
 
+def check_rate(model: SphinxModel, rate: int) -> None:
+    """The model's filterbank must fit below the Nyquist frequency of the audio rate."""
+    upper = 6800.0
+    params = model.hmm / "feat.params"
+    if params.is_file():
+        toks = params.read_text(encoding="utf-8", errors="replace").split()
+        for k, v in zip(toks, toks[1:]):
+            if k == "-upperf":
+                upper = float(v)
+    if rate < 2 * upper:
+        raise UserError(f"the pocketsphinx model {model.hmm} analyses up to {upper:g} Hz, which needs "
+                        f"audio of at least {2 * upper:g} Hz: pass --stt-model-rate 16000")
+
+
 def clean_hypothesis(text: str) -> str:
     """Lower-case words separated by single spaces, without fillers or `(2)` alternate marks."""
     words = []

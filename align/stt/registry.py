@@ -51,6 +51,7 @@ def make_engine_spec(params: SttParams, clean_text: str | None, lm_cache_dir: Pa
 
     if params.engine == "pocketsphinx":
         model = mod.resolve_model(params.model_dir)
+        mod.check_rate(model, spec.model_rate)
         if not want_lm:
             if model.lm is None:
                 raise UserError(f"--stt-model-dir {params.model_dir}: no language model (*.lm.bin, *.lm, "

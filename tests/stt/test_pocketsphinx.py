@@ -107,6 +107,8 @@ def test_unknown_engine_and_bad_rate():
         make_engine_spec(SttParams(engine="kaldi"), None)
     with pytest.raises(UserError, match="--stt-model-rate"):
         make_engine_spec(SttParams(model_rate=0), None)
+    with pytest.raises(UserError, match="at least 13600 Hz: pass --stt-model-rate 16000"):
+        make_engine_spec(SttParams(model_rate=8000), None)
 
 
 def test_identity_tracks_lm_and_is_stable(lm_spec, gpl_clean, tmp_path):
