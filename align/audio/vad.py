@@ -39,11 +39,12 @@ FRAME_LENGTHS_MS = (10, 20, 30)
 # Window over which energy is averaged when looking for the quietest cut point: long enough that a
 # stop closure inside a word is not mistaken for a pause, short enough to find short pauses.
 CUT_WINDOW_MS = 150
-# Edge refinement: a run of at least this much below-floor audio ends the search for an onset/offset
+# Edge refinement: a run of at least this much quiet audio ends the search for an onset/offset
 # (longer than a stop closure inside a word, shorter than the pause the state machine needs to close).
 EDGE_GAP_MS = 100
-# The noise floor is this percentile of the file's frame energies: every recording with pauses has
-# more than this share of pause frames, and a low percentile is not pulled up by the speech.
+# The noise floor near an edge is this percentile of the frame energies within FLOOR_WINDOW_MS on
+# either side: 4 s of speech hold more than 5 % of pauses, and a local estimate follows a
+# background that changes over the recording (tested with noise modulated by +-6 dB).
 FLOOR_PERCENTILE = 5
 FLOOR_WINDOW_MS = 2000
 # Mean square of one LSB: digital silence (log of 0) is clamped here, about -90 dBFS.
@@ -62,11 +63,11 @@ class VadParams:
     frame_ms: int = 20                    # 10 | 20 | 30 (webrtc; silero uses its 32 ms window)
     min_duration_ms: float = 100          # shorter fragments are not transcribed (counted)
     max_duration_ms: float | None = None  # longer fragments are cut at their quietest points
-    tail_ms: float | None = 100           # silence kept after the last voiced frame (None: all of it)
+    tail_ms: float | None = 100           # silence kept after the last voiced/active frame (None: all of it)
     # Energy refinement of each span's edges (see `refine_edges`); onset_ms None turns it off.
-    onset_ms: float | None = 500          # how far a start may move back over frames above the floor
-    offset_ms: float = 300                # how far an end may move forward over frames above the floor
-    energy_margin_db: float = 6.0         # a frame is "above the floor" at noise floor + this many dB
+    onset_ms: float | None = 500          # how far a start may move back over active frames
+    offset_ms: float = 300                # how far an end may move on over active frames
+    energy_margin_db: float = 6.0         # a frame is active at local noise floor + this many dB
 
     def validate(self) -> None:
         if self.engine not in VAD_ENGINES:
@@ -105,7 +106,6 @@ class VadResult:
     cut: int = 0                # spans longer than max_duration_ms that were cut
     pieces: int = 0             # pieces those cuts produced
     frames: int = 0             # frames classified
-    floor_db: float | None = None  # estimated noise floor (dBFS) used to refine span edges
 
 
 def check_rate(rate: int, params: VadParams) -> None:
@@ -140,11 +140,12 @@ def vad_split(samples: np.ndarray, rate: int, params: VadParams, *, show_progres
     energy = frame_energy(samples, bounds) if spans else None
     if spans:
         frame_len = float(np.median(np.diff(bounds)))
-        frames = lambda ms: round(ms * rate / 1000.0 / frame_len)  # noqa: E731
+
+        def frames(ms: float) -> int:
+            return round(ms * rate / 1000.0 / frame_len)
+
         if params.onset_ms is not None:
-            db = energy_db(energy)
-            result.floor_db = noise_floor_db(db)
-            spans = refine_edges(spans, voiced, db, margin_db=params.energy_margin_db,
+            spans = refine_edges(spans, voiced, energy_db(energy), margin_db=params.energy_margin_db,
                                  onset=frames(params.onset_ms), offset=frames(params.offset_ms),
                                  window=frames(FLOOR_WINDOW_MS),
                                  gap=max(1, frames(EDGE_GAP_MS)),
@@ -227,11 +228,6 @@ def energy_db(energy: np.ndarray) -> np.ndarray:
     return 10.0 * np.log10(np.maximum(energy, SILENCE_MS) / 32768.0 ** 2)
 
 
-def noise_floor_db(db: np.ndarray) -> float:
-    """The recording's background level: a low percentile of its frame energies (dBFS)."""
-    return float(np.percentile(db, FLOOR_PERCENTILE))
-
-
 def refine_edges(spans: list[tuple[int, int]], voiced: np.ndarray, db: np.ndarray, *, margin_db: float, onset: int,
                  offset: int, gap: int, tail: int | None, window: int) -> list[tuple[int, int]]:
     """Move span edges to where the sound rises above / falls back to the noise floor.
@@ -239,13 +235,14 @@ def refine_edges(spans: list[tuple[int, int]], voiced: np.ndarray, db: np.ndarra
     The classifier (webrtc mode 3 above all) labels weak onsets unvoiced (fricatives, "th", a soft
     vowel), and the state machine only opens once the ring is nearly all voiced, so a span can
     start several hundred ms after the speech. A frame is *active* when it is voiced or its energy
-    `db` is `margin_db` above the local noise floor (`local_floor`, frames within `window` of the
-    edge). A span's start moves back from its first voiced frame over active frames, crossing
-    inactive runs shorter than `gap` frames (stop closures), at most `onset` frames before the
-    span's start and never into the previous span; leading inactive frames of the pre-roll are
+    `db` is `margin_db` above the local noise floor (`noise_floor_db`, `window` frames either side
+    of the edge). A span's start moves back from its first voiced frame over active frames,
+    crossing inactive runs shorter than `gap` frames (stop closures), at most `onset` frames before
+    the span's start and never into the previous span; leading inactive frames of the pre-roll are
     dropped. Its end is the last active frame reached the same way from its last voiced frame, at
     most `offset` frames on and never into the next span, plus `tail` frames (None: up to where the
-    state machine closed it). Frames the classifier called voiced are never dropped.
+    state machine closed it, if later). Frames the classifier called voiced are never dropped.
+    Plain loops: each edge looks at no more than `onset` or `offset` frames.
     """
     out: list[tuple[int, int]] = []
     n = len(voiced)
@@ -254,7 +251,7 @@ def refine_edges(spans: list[tuple[int, int]], voiced: np.ndarray, db: np.ndarra
         v0, v1 = (a + int(hits[0]), a + int(hits[-1])) if hits.size else (a, b - 1)
         lo = max(out[-1][1] if out else 0, a - onset)
         hi = min(spans[k + 1][0] if k + 1 < len(spans) else n, b + offset)
-        thr = local_floor(db, voiced, v0, window) + margin_db
+        thr = noise_floor_db(db, v0, window) + margin_db
         start = v0
         run = 0
         for j in range(v0 - 1, lo - 1, -1):
@@ -264,7 +261,7 @@ def refine_edges(spans: list[tuple[int, int]], voiced: np.ndarray, db: np.ndarra
                 run += 1
                 if run >= gap:
                     break
-        thr = local_floor(db, voiced, v1, window) + margin_db
+        thr = noise_floor_db(db, v1, window) + margin_db
         last = v1
         run = 0
         for j in range(v1 + 1, hi):
@@ -279,13 +276,10 @@ def refine_edges(spans: list[tuple[int, int]], voiced: np.ndarray, db: np.ndarra
     return out
 
 
-def local_floor(db: np.ndarray, voiced: np.ndarray, i: int, window: int) -> float:
-    """Noise floor near frame i: a low percentile of the frame energies within `window` frames."""
-    if window <= 0:
-        sel = db
-    else:
-        sel = db[max(0, i - window):i + window + 1]
-    return float(np.percentile(sel, FLOOR_PERCENTILE))
+def noise_floor_db(db: np.ndarray, i: int, window: int) -> float:
+    """Background level near frame i: a low percentile of the frame energies (dB) within `window`
+    frames either side."""
+    return float(np.percentile(db[max(0, i - window):i + window + 1], FLOOR_PERCENTILE))
 
 
 def frame_energy(samples: np.ndarray, bounds: np.ndarray) -> np.ndarray:

@@ -5,7 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from align.audio.vad import VadParams, cut_span, find_spans, frame_energy, split_audio, vad_split
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from align.audio.vad import (
+    VadParams,
+    cut_span,
+    energy_db,
+    find_spans,
+    frame_energy,
+    noise_floor_db,
+    refine_edges,
+    split_audio,
+    vad_split,
+)
 from align.common.errors import MissingDependencyError, UsageError
 from tests.speechgen import build_speech
 
@@ -38,11 +51,21 @@ def test_fragments_match_planted_sentences(four_sentences, frame_ms):
 
 def test_default_params_one_fragment_per_sentence_exact_cover(four_sentences):
     fragments = split_audio(four_sentences.samples, RATE, VadParams())
-    assert len(fragments) == 4
-    for f, s in zip(fragments, four_sentences.sentences):
-        # each fragment lies inside its sentence's pause-delimited slot
-        assert f.start_ms < s.end_ms and f.end_ms > s.start_ms
+    assert_match_sentences(fragments, four_sentences, start_tol=60.0)
     assert_exact_cover(fragments, four_sentences.samples)
+
+
+@pytest.mark.parametrize("noise_db", [-60.0, None])   # a noise floor, and digital-silence pauses
+def test_default_onsets_found_where_mode_3_is_late(speech_cache, noise_db):
+    from tests.audio.conftest import PAUSES_MS, SENTENCES
+
+    sp = build_speech(SENTENCES, PAUSES_MS, speech_cache, noise_db=noise_db)
+    plain = split_audio(sp.samples, RATE, VadParams(onset_ms=None))
+    # the planted problem: mode 3 labels the weak onset of "The quick..." unvoiced
+    assert plain[0].start_ms - sp.sentences[0].start_ms > 250
+    refined = split_audio(sp.samples, RATE, VadParams())
+    assert_match_sentences(refined, sp, start_tol=60.0)
+    assert_exact_cover(refined, sp.samples)
 
 
 def test_timestamps_exact_at_other_rates(speech_cache):
@@ -96,6 +119,119 @@ def test_state_machine_open_span_at_end():
     # opens at frame 4 (ring 2-4 holds 2 > 1.5 voiced), starting at 2; still open at the end
     assert find_spans(labels("000111"), 3, 0.5) == [(2, 6)]
     assert find_spans(labels("0000"), 3, 0.5) == []
+
+
+# --- edge refinement with frame energy -----------------------------------------------------------
+
+def fricative_then_vowel(seed: int, noise_db: float | None, fric_db: float = -42.0, fric_ms: float = 300.0,
+                         vowel_ms: float = 1500.0, n: int = 2) -> tuple[np.ndarray, list[float], list[float]]:
+    """1 s of background, then n times: a quiet fricative-like burst (differentiated white noise, a
+    rising spectrum), a loud harmonic "vowel" (F0 ~120 Hz, 19 harmonics), 1 s of background.
+    Returns int16 samples and the planted burst starts and vowel ends (ms)."""
+    rng = np.random.default_rng(seed)
+    parts, starts, ends, pos = [np.zeros(RATE)], [], [], RATE
+    for _ in range(n):
+        burst = np.diff(rng.normal(0.0, 1.0, int(fric_ms * RATE / 1000) + 1))
+        burst *= 10 ** (fric_db / 20) / np.sqrt(np.mean(burst ** 2))
+        t = np.arange(int(vowel_ms * RATE / 1000)) / RATE
+        phase = 2 * np.pi * np.cumsum(120 + 20 * np.sin(2 * np.pi * 3 * t)) / RATE
+        vowel = sum(np.sin(h * phase) / h for h in range(1, 20))
+        vowel *= 10 ** (-15 / 20) / np.sqrt(np.mean(vowel ** 2))
+        starts.append(pos * 1000 / RATE)
+        pos += len(burst) + len(vowel)
+        ends.append(pos * 1000 / RATE)
+        parts += [burst, vowel, np.zeros(RATE)]
+        pos += RATE
+    y = np.concatenate(parts)
+    if noise_db is not None:
+        y = y + rng.normal(0.0, 10 ** (noise_db / 20), len(y))
+    return np.clip(np.rint(y * 32768), -32768, 32767).astype(np.int16), starts, ends
+
+
+@pytest.mark.parametrize("noise_db", [-60.0, -50.0, None])
+def test_onset_lands_at_the_planted_quiet_burst(noise_db):
+    x, starts, ends = fricative_then_vowel(1, noise_db)
+    plain = split_audio(x, RATE, VadParams(onset_ms=None))
+    assert plain[0].start_ms - starts[0] >= 200      # mode 3 calls the burst unvoiced
+    fr = split_audio(x, RATE, VadParams())
+    assert len(fr) == len(starts)
+    for f, s, e in zip(fr, starts, ends):
+        assert abs(f.start_ms - s) <= 40, (f.start_ms, s)       # within two 20 ms frames
+        assert e <= f.end_ms <= e + 300
+    assert_exact_cover(fr, x)
+    # a look-back shorter than the burst stops there
+    short = split_audio(x, RATE, VadParams(onset_ms=100))
+    assert plain[0].start_ms - 100 - 20 <= short[0].start_ms < plain[0].start_ms
+
+
+def test_noise_floor_estimate_follows_the_background():
+    rng = np.random.default_rng(3)
+    n = 20 * RATE
+    # -50 dBFS white noise for 10 s, then -30 dBFS; loud "speech" bursts over 30 % of the time
+    level = np.where(np.arange(n) < n // 2, -50.0, -30.0)
+    y = rng.normal(0.0, 1.0, n) * 10 ** (level / 20)
+    loud = (np.arange(n) // (RATE // 2)) % 10 < 3
+    y[loud] += 0.3 * np.sin(2 * np.pi * 220 * np.arange(n) / RATE)[loud]
+    x = np.clip(np.rint(y * 32768), -32768, 32767).astype(np.int16)
+    bounds = np.minimum(np.arange(n // 320 + 1) * 320, n)
+    db = energy_db(frame_energy(x, bounds))
+    # oracle: the level of each noise, as mean square of its samples in dBFS
+    for t, want in ((5.0, -50.0), (15.0, -30.0)):
+        assert abs(noise_floor_db(db, int(t * RATE / 320), 100) - want) <= 1.0
+    # digital silence is clamped at one LSB rather than -inf
+    assert energy_db(np.array([0.0]))[0] == pytest.approx(-20 * np.log10(32768))
+
+
+def test_refine_edges_planted_frames():
+    # floor -60 dB; span (state machine) frames [30, 62): voiced 30-49, then unvoiced closing frames.
+    db = np.full(100, -60.0)
+    voiced = np.zeros(100, bool)
+    voiced[30:50] = True
+    db[30:50] = -20.0
+    db[22:30] = -45.0     # a weak onset the classifier missed...
+    db[25:27] = -60.0     # ...with a 40 ms stop closure in it (shorter than the 5-frame gap)
+    db[50:53] = -48.0     # a weak ending
+    kw = dict(margin_db=6.0, gap=5, window=50)
+    assert refine_edges([(30, 62)], voiced, db, onset=25, offset=15, tail=5, **kw) == [(22, 58)]
+    # the look-back limit counts from the span's start; the tail from the last active frame
+    assert refine_edges([(30, 62)], voiced, db, onset=3, offset=15, tail=0, **kw) == [(27, 53)]
+    # tail None keeps the end where the state machine closed the span
+    assert refine_edges([(30, 62)], voiced, db, onset=25, offset=15, tail=None, **kw) == [(22, 62)]
+    # quiet pre-roll frames before the first voiced frame are dropped
+    assert refine_edges([(35, 62)], voiced & (np.arange(100) >= 40), np.where(np.arange(100) < 40, -60.0, db),
+                        onset=25, offset=15, tail=0, **kw) == [(40, 53)]
+
+
+def test_refine_edges_never_cross_a_neighbour():
+    db = np.full(60, -20.0)          # loud but for 5 quiet frames at each end of the file
+    db[:5] = db[55:] = -60.0
+    voiced = np.zeros(60, bool)
+    voiced[10:20] = voiced[30:40] = True
+    out = refine_edges([(10, 24), (26, 45)], voiced, db, margin_db=6.0, onset=20, offset=20, gap=3, tail=2,
+                       window=60)
+    (a0, b0), (a1, b1) = out
+    assert a0 == 5                   # back over the loud frames to the quiet start of the file
+    assert b0 == 26 and a1 == 26     # the first end stops at the next span's start; the second starts there
+    assert b1 == 55 + 2              # on to the quiet end, plus the tail
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(-90, -10)), min_size=1, max_size=120),
+       st.integers(0, 30), st.integers(0, 30), st.integers(1, 6), st.one_of(st.none(), st.integers(0, 10)))
+def test_refine_edges_invariants(frames, onset, offset, gap, tail):
+    voiced = np.array([v for v, _ in frames])
+    db = np.array([float(d) for _, d in frames])
+    spans = find_spans(voiced, 4, 0.5)
+    out = refine_edges(spans, voiced, db, margin_db=6.0, onset=onset, offset=offset, gap=gap, tail=tail, window=10)
+    assert len(out) == len(spans)
+    prev_end = 0
+    for k, ((a, b), (s, e)) in enumerate(zip(spans, out)):
+        hits = np.flatnonzero(voiced[a:b]) + a
+        nxt = spans[k + 1][0] if k + 1 < len(spans) else len(voiced)
+        assert prev_end <= s and s >= a - onset            # never into the previous span, at most onset back
+        assert s <= hits[0] and e > hits[-1]                # every voiced frame kept
+        assert e <= min(nxt, max(b, hits[-1] + 1) + offset)  # never into the next span
+        prev_end = e
 
 
 # --- cutting long fragments ----------------------------------------------------------------------
@@ -168,6 +304,8 @@ def test_frame_energy_matches_direct_computation():
     (dict(frame_ms=25), "frame-length"), (dict(aggressiveness=4), "aggressiveness"),
     (dict(padding=0), "padding"), (dict(threshold=1.0), "threshold"), (dict(engine="x"), "vad-engine"),
     (dict(min_duration_ms=500, max_duration_ms=200), "max-duration"), (dict(tail_ms=-1), "tail"),
+    (dict(onset_ms=-1), "onset"), (dict(offset_ms=-5), "offset"), (dict(energy_margin_db=0), "energy-margin"),
+    (dict(energy_margin_db=float("nan")), "energy-margin"),
 ])
 def test_bad_params(kwargs, opt):
     with pytest.raises(UsageError, match=opt):
