@@ -30,6 +30,9 @@ def add_logging_options(group) -> None:
 def setup_logging(level: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S", stream=sys.stderr)
+    # Engines that log a line per fragment at INFO: only their warnings unless DEBUG is asked for.
+    for name in ("faster_whisper", "numba"):
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
 
 def run_main(prog: str, fn: Callable[[], int], parser: argparse.ArgumentParser | None = None) -> int:
