@@ -178,6 +178,16 @@ def gather_rows(ss: ShardSet, rows: np.ndarray) -> np.ndarray:
     return out
 
 
+def load_normalised(ss: ShardSet) -> np.ndarray:
+    """All rows, normalised float32, filled shard by shard (for small sets such as aux embeddings)."""
+    out = np.empty((ss.rows, ss.dim), dtype=np.float32)
+    for i, shard in enumerate(ss.shards):
+        base = int(ss.starts[i])
+        for start, block in iter_blocks(shard, 65536):
+            out[base + start : base + start + len(block)] = block
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # meta lines
 

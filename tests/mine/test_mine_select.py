@@ -132,3 +132,15 @@ def test_approximate_index_with_rescoring(planted, make_cfg):
     assert r.summary["index"]["tgt"]["refine"] == "SQfp16"
     sc = score_pairs(r.pairs, planted.pairs)
     assert sc.recall >= 0.95 and sc.precision >= 0.95
+
+
+def test_gpu_flag_without_gpu_falls_back_with_a_message(planted, make_cfg, caplog):
+    import faiss
+
+    if faiss.get_num_gpus() > 0:
+        pytest.skip("a GPU is present")
+    cpu = _run(make_cfg(planted, out="cpu"))
+    with caplog.at_level("WARNING"):
+        gpu = _run(make_cfg(planted, out="gpu", gpu=True))
+    assert any("no GPU" in r.message and "faiss-gpu" in r.message for r in caplog.records)
+    assert (cpu.out_dir / "pairs.tsv.gz").read_bytes() == (gpu.out_dir / "pairs.tsv.gz").read_bytes()
