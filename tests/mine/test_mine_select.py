@@ -144,3 +144,16 @@ def test_gpu_flag_without_gpu_falls_back_with_a_message(planted, make_cfg, caplo
         gpu = _run(make_cfg(planted, out="gpu", gpu=True))
     assert any("no GPU" in r.message and "faiss-gpu" in r.message for r in caplog.records)
     assert (cpu.out_dir / "pairs.tsv.gz").read_bytes() == (gpu.out_dir / "pairs.tsv.gz").read_bytes()
+
+
+@pytest.mark.parametrize("margin_type,mine_type,norm", [("absolute", "forward", "mean"), ("distance", "union", "last"),
+                                                        ("ratio", "backward", "last")])
+def test_other_margins_run(planted, make_cfg, margin_type, mine_type, norm):
+    thr = {"absolute": 0.6, "distance": 0.05, "ratio": SMALL_THRESHOLD}[margin_type]
+    r = _run(make_cfg(planted, with_aux=False, out="m", margin_type=margin_type, mine_type=mine_type,
+                      margin_norm=norm, threshold=thr))
+    if margin_type == "absolute" and mine_type == "forward":
+        assert set(r.summary["knn"]) == {"x2y"}  # no neighbourhood terms needed: one direction only
+    assert r.pairs.margin.min() >= thr
+    # plain cosine suffers from hubs and dense regions (what margins correct): a lower bar
+    assert score_pairs(r.pairs, planted.pairs).recall >= (0.7 if margin_type == "absolute" else 0.9)
