@@ -177,3 +177,10 @@ def test_demo_runs_and_reports(tmp_path):
     recall = float(line.split("recall ")[1].split(",")[0])
     precision = float(line.split("precision ")[1].split(",")[0])
     assert recall >= 0.98 and precision >= 0.98
+
+
+def test_example_config_is_valid():
+    from align.mine.config import load_config
+
+    cfg = load_config(REPO / "configs" / "mine-example.yaml", ["data_dir=/data"])
+    assert cfg.lang_configs["en"].existing_embedding_glob.startswith("/data/")

@@ -157,3 +157,18 @@ def test_other_margins_run(planted, make_cfg, margin_type, mine_type, norm):
     assert r.pairs.margin.min() >= thr
     # plain cosine suffers from hubs and dense regions (what margins correct): a lower bar
     assert score_pairs(r.pairs, planted.pairs).recall >= (0.7 if margin_type == "absolute" else 0.9)
+
+
+def test_several_pairs_share_indexes_and_per_language_index_type(planted, make_cfg):
+    cfg = make_cfg(planted, out="multi", src_lang=None, tgt_lang=None, pairs=[["src", "tgt"], ["tgt", "src"]],
+                   lang_configs={
+                       "src": {"existing_embedding_glob": planted.src_glob, "index_type": "IVF16,Flat"},
+                       "tgt": {"existing_embedding_glob": planted.tgt_glob}})
+    a, b = mine(cfg, show_progress=False)
+    assert a.out_dir.name == "src-tgt" and b.out_dir.name == "tgt-src"
+    assert a.summary["index"]["src"]["factory"] == "IVF16,Flat" and a.summary["index"]["tgt"]["factory"] == "Flat"
+    assert all(v["cached"] for v in b.summary["index"].values())  # built once, reused by the second pair
+    # mining tgt->src finds the mirrored pairs
+    fwd = {(s, t) for s, t in zip(a.pairs.src.tolist(), a.pairs.tgt.tolist())}
+    back = {(t, s) for s, t in zip(b.pairs.src.tolist(), b.pairs.tgt.tolist())}
+    assert len(fwd & back) >= 0.95 * len(fwd)
