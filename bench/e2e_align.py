@@ -56,6 +56,9 @@ def evaluate(truth: dict, aligned: list[dict], fragments: list[dict]) -> dict:
             why = "no VAD fragment"
         else:
             why = "one fragment, but its utterance text differs (STT or text alignment)"
+        if frs and frs[0]["start"] - it["start_ms"] > TOL_MS:
+            # the recogniser never heard the first words: a VAD onset problem, whatever followed
+            why += f"; its first fragment starts {frs[0]['start'] - it['start_ms']:.0f} ms late"
         missed.append({
             "sentence": it["text"], "start_ms": it["start_ms"], "end_ms": it["end_ms"], "why": why,
             "fragments": [{"start": f["start"], "end": f["end"], "transcript": f["transcript"]} for f in frs],
