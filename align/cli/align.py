@@ -94,7 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fraction of voiced (unvoiced) frames in the ring that starts (ends) a fragment")
     g.add_argument("--audio-vad-frame-length", type=_frame_length, default=vad.frame_ms, help="VAD frame length: 10, 20 or 30 ms")
     g.add_argument("--audio-vad-tail", type=_tail, default=vad.tail_ms,
-                   help="ms of silence kept after a fragment's last voiced frame ('none': keep the whole tail)")
+                   help="ms kept after a fragment's last voiced or above-floor frame ('none': keep the whole tail)")
+    g.add_argument("--audio-vad-onset", type=_tail, default=vad.onset_ms,
+                   help="how far (ms) a fragment's start may move back over sound above the local noise floor "
+                   "that the VAD missed, e.g. weak first consonants ('none': no edge refinement)")
+    g.add_argument("--audio-vad-offset", type=float, default=vad.offset_ms,
+                   help="how far (ms) a fragment's end may move forward over such sound")
+    g.add_argument("--audio-vad-energy-margin", type=float, default=vad.energy_margin_db, metavar="DB",
+                   help="dB above the local noise floor that counts as sound for the edge refinement")
 
     g = p.add_argument_group("speech-to-text")
     g.add_argument("--stt-engine", choices=("pocketsphinx", "deepspeech", "whisper", "vosk"), default="pocketsphinx")
@@ -314,6 +321,7 @@ def _transcribe(args: argparse.Namespace, job, clean: str):
         engine=args.vad_engine, aggressiveness=args.audio_vad_aggressiveness, padding=args.audio_vad_padding,
         threshold=args.audio_vad_threshold, frame_ms=args.audio_vad_frame_length,
         min_duration_ms=args.stt_min_duration, max_duration_ms=args.stt_max_duration, tail_ms=args.audio_vad_tail,
+        onset_ms=args.audio_vad_onset, offset_ms=args.audio_vad_offset, energy_margin_db=args.audio_vad_energy_margin,
     )
     stt = SttParams(
         engine=args.stt_engine, model_dir=str(args.stt_model_dir) if args.stt_model_dir else None,
