@@ -172,3 +172,10 @@ def test_several_pairs_share_indexes_and_per_language_index_type(planted, make_c
     fwd = {(s, t) for s, t in zip(a.pairs.src.tolist(), a.pairs.tgt.tolist())}
     back = {(t, s) for s, t in zip(b.pairs.src.tolist(), b.pairs.tgt.tolist())}
     assert len(fwd & back) >= 0.95 * len(fwd)
+
+
+def test_nothing_above_threshold_writes_an_empty_table(planted, make_cfg):
+    r = _run(make_cfg(planted, out="none", threshold=100.0))
+    assert len(r.pairs) == 0 and r.summary["pairs"] == 0
+    assert read_pairs(r.out_dir / "pairs.tsv.gz") == []
+    assert r.summary["counts_at_threshold"]["1.06"] > 0
