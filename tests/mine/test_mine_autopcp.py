@@ -10,7 +10,6 @@ import pytest
 from align.common.errors import MissingDependencyError, UserError
 from align.mine import autopcp
 from align.mine.autopcp import Comparator, load_comparator, resolve_files
-from align.mine.blend import choose
 from align.mine.pipeline import mine
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
