@@ -116,3 +116,26 @@ def test_missing_ray_is_a_clear_error(planted, make_cfg, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError, installed or not
     with pytest.raises(MissingDependencyError, match="pip install 'ray"):
         mine(make_cfg(planted, out="r", executor="ray"), show_progress=False)
+
+
+def test_load_comparator_files_with_a_stand_in_for_torch_load(tmp_path, monkeypatch):
+    # torch cannot be installed here; a stand-in module whose load() unpickles exercises the
+    # rest of the real loading code (file resolution, "model" wrapper, config, layer order).
+    import pickle
+    import types
+
+    rng = np.random.default_rng(2)
+    comp, state = _toy_comparator(6, rng)
+    config = {"input_form": "qe", "norm_emb": True, "activation": "TANH", "output_act": None}
+    (tmp_path / "AutoPCP_toy.config").write_bytes(pickle.dumps(config))
+    (tmp_path / "AutoPCP_toy.pt").write_bytes(pickle.dumps({"model": state}))
+    fake = types.ModuleType("torch")
+    fake.load = lambda path, map_location=None, weights_only=None: pickle.loads(open(path, "rb").read())
+    monkeypatch.setitem(sys.modules, "torch", fake)
+    loaded = load_comparator(tmp_path / "AutoPCP_toy.config", symmetrize=True)
+    q = rng.standard_normal((4, 6)).astype(np.float32)
+    c = rng.standard_normal((4, 3, 6)).astype(np.float32)
+    np.testing.assert_allclose(loaded.score(q, c), comp.score(q, c), rtol=1e-6)
+    (tmp_path / "AutoPCP_toy.pt").write_bytes(pickle.dumps({"model": {"x": np.ones(3)}}))
+    with pytest.raises(UserError, match="no linear layers"):
+        load_comparator(tmp_path)
