@@ -19,7 +19,7 @@ from typing import Any
 
 from .audio.vad import VadParams, check_rate
 from .common.errors import UserError
-from .common.fileio import atomic_write_json
+from .common.fileio import atomic_write_json, user_file_errors
 from .common.hashing import sha256_file
 from .stt.base import SttParams
 from .tlog import TLOG_FORMAT, TLOG_VERSION, TranscriptEntry, load_tlog
@@ -99,14 +99,8 @@ def transcribe_audio(
 
 
 def _audio_hash(path: Path) -> str:
-    try:
+    with user_file_errors(path, "audio file"):
         return sha256_file(path)
-    except FileNotFoundError:
-        raise UserError(f"audio file not found: {path}") from None
-    except IsADirectoryError:
-        raise UserError(f"audio path is a directory, expected a file: {path}") from None
-    except PermissionError:
-        raise UserError(f"audio file is not readable (permission denied): {path}") from None
 
 
 def _package_version(name: str) -> str | None:

@@ -71,17 +71,24 @@ def _line_col(data: bytes, pos: int) -> tuple[int, int]:
     return line, col
 
 
-def read_text(path: str | os.PathLike, what: str = "file") -> str:
-    """Read a UTF-8 text file; a missing file or a non-UTF-8 byte is a UserError naming both."""
-    path = Path(path)
+@contextlib.contextmanager
+def user_file_errors(path: str | os.PathLike, what: str = "file") -> Iterator[None]:
+    """Turn the OS errors of opening a user's file into UserErrors naming it."""
     try:
-        data = path.read_bytes()
+        yield
     except FileNotFoundError:
         raise UserError(f"{what} not found: {path}") from None
     except IsADirectoryError:
         raise UserError(f"{what} is a directory, expected a file: {path}") from None
     except PermissionError:
         raise UserError(f"{what} is not readable (permission denied): {path}") from None
+
+
+def read_text(path: str | os.PathLike, what: str = "file") -> str:
+    """Read a UTF-8 text file; a missing file or a non-UTF-8 byte is a UserError naming both."""
+    path = Path(path)
+    with user_file_errors(path, what):
+        data = path.read_bytes()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -65,19 +65,27 @@ def ipa_to_arpabet(ipa: str) -> str:
     """
     phones: list[str] = []
     for token in re.split(r"[_\s]+", _DROP.sub("", ipa)):
-        i = 0
-        while i < len(token):
-            for n in range(min(_MAX_KEY, len(token) - i), 0, -1):
-                hit = IPA_TO_ARPABET.get(token[i : i + n])
-                if hit is not None:
-                    phones.extend(hit.split())
-                    i += n
-                    break
-            else:
-                i += 1
+        phones.extend(_longest_matches(token, IPA_TO_ARPABET, _MAX_KEY))
     # 'ɚɹ' (separable) is one r-coloured vowel in cmudict: ER R -> ER.
     merged = [p for k, p in enumerate(phones) if not (p == "R" and k and phones[k - 1] == "ER")]
     return " ".join(merged)
+
+
+def _longest_matches(s: str, table: dict[str, str], max_key: int) -> list[str]:
+    """Phones of `s`, reading it left to right by the longest key of `table` (unknown characters
+    are skipped)."""
+    phones: list[str] = []
+    i = 0
+    while i < len(s):
+        for n in range(min(max_key, len(s) - i), 0, -1):
+            hit = table.get(s[i : i + n])
+            if hit is not None:
+                phones.extend(hit.split())
+                i += n
+                break
+        else:
+            i += 1
+    return phones
 
 
 def letters_to_arpabet(word: str) -> str:
@@ -86,18 +94,7 @@ def letters_to_arpabet(word: str) -> str:
 
     w = "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if "a" <= c <= "z")
     w = re.sub(r"(.)\1+", r"\1", w)  # doubled letters sound once
-    phones: list[str] = []
-    i = 0
-    while i < len(w):
-        for n in (3, 2, 1):
-            hit = _LETTERS.get(w[i : i + n])
-            if hit is not None:
-                phones.extend(hit.split())
-                i += n
-                break
-        else:
-            i += 1
-    return " ".join(phones) or "AH"
+    return " ".join(_longest_matches(w, _LETTERS, 3)) or "AH"
 
 
 def espeak_path() -> str | None:
