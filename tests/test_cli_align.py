@@ -1,7 +1,6 @@
 """The `align` command on .tlog input: output format, determinism, and every user error."""
 
 import json
-import os
 import random
 import re
 import subprocess
