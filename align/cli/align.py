@@ -281,6 +281,8 @@ def align_job(job, args: argparse.Namespace, params, alphabet):
     from ..tlog import load_tlog
 
     original, phrases = read_script(job.script, args.text_meaningful_newlines)
+    if not original.strip():
+        raise UserError(f"{job.script}: the text file is empty")
     ct = normalise(original, phrases, alphabet, params.text)
     if not ct.clean.strip():
         raise UserError(f"{job.script}: the text has no character of the alphabet "
