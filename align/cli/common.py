@@ -31,11 +31,12 @@ def setup_logging(level: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S", stream=sys.stderr)
     # Engines that log a line per fragment at INFO: only their warnings unless DEBUG is asked for.
-    for name in ("faster_whisper", "numba"):
+    for name in ("faster_whisper", "numba", "faiss"):
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
 
-def run_main(prog: str, fn: Callable[[], int], parser: argparse.ArgumentParser | None = None) -> int:
+def run_main(prog: str, fn: Callable[[], int], parser: argparse.ArgumentParser | None = None,
+             interrupted: str = "interrupted") -> int:
     """Run a command; a UserError becomes `prog: error: message` and its exit code."""
     try:
         return fn()
@@ -48,5 +49,5 @@ def run_main(prog: str, fn: Callable[[], int], parser: argparse.ArgumentParser |
         print(f"{prog}: error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
+        print(f"{prog}: {interrupted}", file=sys.stderr)
         return 130

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from typing import Optional, Sequence
 
-from ..common.errors import UserError
+from ..common.errors import UsageError
+from .common import add_logging_options, run_main, setup_logging
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,31 +25,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--demo-dir", help="keep the demo's data and outputs in this directory")
     p.add_argument("--executor", choices=["local", "ray"], help="run kNN locally or as Ray tasks (config: executor)")
     p.add_argument("--gpu", action="store_true", default=None, help="search with faiss on GPU if one is available")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--loglevel", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    add_logging_options(p)
     return p
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
-    level = getattr(logging, str(args.loglevel).upper(), None)
-    if not isinstance(level, int):
-        print(f"mine: error: --loglevel {args.loglevel!r}: use DEBUG, INFO, WARNING or ERROR", file=sys.stderr)
-        return 2
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("faiss").setLevel(max(level, logging.WARNING))
-    try:
-        return _run(args)
-    except UserError as e:
-        print(f"mine: error: {e}", file=sys.stderr)
-        return e.exit_code
-    except KeyboardInterrupt:
-        print("mine: interrupted (finished kNN shards are cached; rerun to resume)", file=sys.stderr)
-        return 130
+    setup_logging(args.loglevel)
+    return run_main("mine", lambda: _run(args),
+                    interrupted="interrupted (finished kNN shards are cached; rerun to resume)")
 
 
 def _run(args) -> int:
-    from ..common.errors import UsageError
 
     if args.write_default_config:
         from ..mine.config import default_config_text
