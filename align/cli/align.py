@@ -300,7 +300,8 @@ def align_job(job, args: argparse.Namespace, params, alphabet):
     end = None if not args.num_samples else args.start + args.num_samples
     entries = entries[args.start:end]
 
-    with progress(total=len(entries), enabled=not args.no_progress, desc="align", unit="search") as bar:
+    # Searches outnumber fragments (retries in sub-intervals, neighbour confirmations): a count, no total.
+    with progress(enabled=not args.no_progress, desc="align", unit="search") as bar:
         result = align_transcripts(entries, ct, alphabet, params, on_search=lambda: bar.update(1))
     atomic_write_json(job.aligned, [u.to_dict() for u in result.utterances], pretty=args.output_pretty)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .sw import SwParams, encode, normalised_score, sw_best_raw, sw_kernel
+from .sw import SwParams, encode, sw_best_raw, sw_kernel
 
 
 @dataclass(frozen=True)
@@ -214,4 +214,4 @@ class TrigramIndex:
         return Match(int(b0), int(b1), float(score), float(ambiguity))
 
 
-__all__ = ["Match", "SearchParams", "TrigramIndex", "normalised_score"]
+__all__ = ["Match", "SearchParams", "TrigramIndex"]
