@@ -130,8 +130,8 @@ def original_spans(ct: CleanText, spans: Sequence[tuple[int, int]]) -> list[tupl
     return [(s, e) for s, e in out]
 
 
-def _meta(ct: CleanText, cs: int, ce: int, entry: TranscriptEntry) -> dict[str, list[Any]]:
-    """key -> distinct values (first-seen order) from the tlog entry, then the phrases touched."""
+def _meta(ct: CleanText, cs: int, ce: int, entries: Sequence[TranscriptEntry]) -> dict[str, list[Any]]:
+    """key -> distinct values (first-seen order) from the tlog entries, then the phrases touched."""
     meta: dict[str, list[Any]] = {}
     seen: dict[str, set[str]] = {}
 
@@ -141,8 +141,9 @@ def _meta(ct: CleanText, cs: int, ce: int, entry: TranscriptEntry) -> dict[str, 
             seen[k].add(key)
             meta.setdefault(k, []).append(v)
 
-    for k, v in entry.meta.items():
-        add(k, v)
+    for entry in entries:
+        for k, v in entry.meta.items():
+            add(k, v)
     for pi in ct.phrases_in(cs, ce):
         for k, v in ct.phrases[pi].meta.items():
             add(k, v)
@@ -246,11 +247,7 @@ def align_transcripts(
         if reason is not None:
             dropped[reason] += len(ids)
             continue
-        meta = _meta(ct, cs, ce, entry)
-        for j in ids[1:]:
-            for k, v in _meta(ct, cs, ce, entries[j]).items():
-                meta.setdefault(k, [])
-                meta[k].extend(x for x in v if x not in meta[k])
+        meta = _meta(ct, cs, ce, [entries[j] for j in ids])
         utterances.append(Utterance(
             start=entry.start, end=entries[ids[-1]].end, transcript=" ".join(entries[j].transcript for j in ids),
             text_start=os_, text_end=oe, meta=meta, aligned_raw=ct.original[os_:oe], aligned=aligned,
