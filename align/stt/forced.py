@@ -1,0 +1,282 @@
+"""Forced alignment of a known word sequence against speech, with pocketsphinx.
+
+Input: mono int16 samples at 16 kHz, the words that were spoken (lower-case tokens of the clean
+text), and pronunciations (cmudict, then the project's g2p for the words it lacks). Output: one
+`WordTiming` per input word, in order, times in seconds from the first sample, with phone
+timings on request.
+
+pocketsphinx does the alignment in 10 ms frames (`set_align_text`: a left-to-right search
+through the words' phone HMMs, with optional silence between words and alternate
+pronunciations). A second pass (`set_alignment`) gives the phones; it is run only when phones
+are wanted because it costs about as much again as the word pass.
+
+Every word of the input comes back. When pocketsphinx cannot place the sequence at all (the
+audio is shorter than the words' minimum durations, or the search beam loses every path) the
+words are spread over the span in proportion to their phone counts and flagged
+`aligned=False`. Silence-edge refinement: pocketsphinx tends to give a pause before a word to
+that word (the optional silence between words is not always taken); a run of quiet frames at
+a word's edge longer than `edge_quiet_ms` is handed back to the gap (see `refine_edges`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..common.errors import UserError
+
+FRAME_S = 0.01           # pocketsphinx's frame rate: 100 frames per second
+MIN_FRAMES_PER_PHONE = 3  # three emitting HMM states per phone, at least one frame each
+_ALT = re.compile(r"\(\d+\)$")
+
+
+@dataclass(frozen=True)
+class ForcedParams:
+    model_dir: str | None = None   # pocketsphinx model (None: the wheel's en-us model)
+    phones: bool = False           # run the phone pass
+    rate: int = 16000              # sample rate of the samples given to `align`
+    # Silence-edge refinement (0 turns it off): a word-edge run of frames quieter than
+    # `edge_quiet_db` below the utterance's loud level, at least this long, leaves the word.
+    edge_quiet_ms: int = 60
+    edge_quiet_db: float = 35.0
+
+
+@dataclass(frozen=True)
+class PhoneTiming:
+    phone: str
+    start: float
+    end: float
+    score: float                   # acoustic log-likelihood per frame (pocketsphinx's log base)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"phone": self.phone, "start": self.start, "end": self.end, "score": self.score}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "PhoneTiming":
+        return cls(str(d["phone"]), float(d["start"]), float(d["end"]), float(d["score"]))
+
+
+@dataclass(frozen=True)
+class WordTiming:
+    word: str
+    start: float                   # seconds from the first sample of the aligned span
+    end: float
+    score: float | None            # acoustic log-likelihood per frame, None when not aligned
+    aligned: bool = True           # False: not placed by the aligner, times interpolated
+    phones: tuple[PhoneTiming, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"word": self.word, "start": self.start, "end": self.end,
+                             "score": self.score, "aligned": self.aligned}
+        if self.phones:
+            d["phones"] = [p.to_dict() for p in self.phones]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "WordTiming":
+        return cls(str(d["word"]), float(d["start"]), float(d["end"]),
+                   None if d.get("score") is None else float(d["score"]), bool(d.get("aligned", True)),
+                   tuple(PhoneTiming.from_dict(p) for p in d.get("phones", ())))
+
+    def shifted(self, offset: float) -> "WordTiming":
+        return WordTiming(self.word, round(self.start + offset, 3), round(self.end + offset, 3), self.score,
+                          self.aligned, tuple(PhoneTiming(p.phone, round(p.start + offset, 3),
+                                                          round(p.end + offset, 3), p.score)
+                                              for p in self.phones))
+
+
+def _is_filler(token: str) -> bool:
+    return token.startswith(("<", "[", "+"))
+
+
+def _round(t: float) -> float:
+    return round(t, 3)
+
+
+def interpolate(words: Sequence[str], weights: Sequence[int], duration: float) -> list[WordTiming]:
+    """Words spread over [0, duration] in proportion to `weights` (phone counts), flagged."""
+    total = float(sum(max(1, w) for w in weights)) or 1.0
+    out, t = [], 0.0
+    for word, w in zip(words, weights):
+        d = duration * max(1, w) / total
+        out.append(WordTiming(word, _round(t), _round(t + d), None, False))
+        t += d
+    return out
+
+
+def frame_energy_db(samples: np.ndarray, rate: int) -> np.ndarray:
+    """Energy of each 10 ms frame in dB (frames as pocketsphinx counts them)."""
+    flen = int(round(rate * FRAME_S))
+    n = len(samples) // flen
+    if n == 0:
+        return np.zeros(0)
+    x = samples[: n * flen].astype(np.float64).reshape(n, flen)
+    return 10.0 * np.log10((x * x).mean(axis=1) + 1.0)
+
+
+def refine_edges(frames: list[list[int]], energy_db: np.ndarray, min_frames: int, quiet_db: float) -> None:
+    """Move word edges off runs of quiet frames, in place.
+
+    frames: [start, end) frame pairs of consecutive words. A word whose first (last) frames are
+    quiet (below the 95th-percentile frame energy minus `quiet_db`) for at least `min_frames`
+    gives those frames back to the gap before (after) it, keeping at least one phone's minimum
+    length. Why: pocketsphinx often folds a pause into the next word instead of taking the
+    optional silence, which puts the boundary at the previous word's end.
+    """
+    if min_frames <= 0 or len(energy_db) == 0:
+        return
+    floor = float(np.percentile(energy_db, 95)) - quiet_db
+    quiet = energy_db < floor
+    n = len(quiet)
+    for span in frames:
+        s, e = span
+        keep = MIN_FRAMES_PER_PHONE
+        k = s
+        while k < min(e, n) - keep and quiet[k]:
+            k += 1
+        if k - s >= min_frames:
+            span[0] = k
+        s = span[0]
+        k = min(e, n)
+        while k - 1 >= s + keep and quiet[k - 1]:
+            k -= 1
+        if min(e, n) - k >= min_frames:
+            span[1] = k
+
+
+class ForcedAligner:
+    """A loaded pocketsphinx decoder in alignment mode. Build once, call `align` per utterance.
+
+    `lexicon`: extra pronunciations (word -> phones) for words the model's dictionary lacks;
+    words in neither are spelled by the project's g2p (espeak-ng) on first use.
+    """
+
+    def __init__(self, params: ForcedParams = ForcedParams(), lexicon: Mapping[str, str] | None = None):
+        from pocketsphinx import Decoder
+
+        from .engine_pocketsphinx import DECODER_SETTINGS, check_rate, resolve_model
+
+        self.params = params
+        model = resolve_model(params.model_dir)
+        check_rate(model, params.rate)
+        self._model = model
+        try:
+            self._decoder = Decoder(hmm=str(model.hmm), dict=str(model.dict), lm=None,
+                                    samprate=float(params.rate), logfn=os.devnull, **DECODER_SETTINGS)
+        except (RuntimeError, ValueError) as e:
+            raise UserError(f"pocketsphinx could not load the model {model.hmm} for forced alignment: {e}") from None
+        self._extra = dict(lexicon or {})
+        self._nphones: dict[str, int] = {}
+        self._logbase = math.log(1.0001)  # pocketsphinx's default log base for integer scores
+
+    # -- pronunciations -------------------------------------------------------------------
+    def prepare(self, words: Sequence[str]) -> None:
+        """Make sure every word has a pronunciation in the decoder (g2p for the missing ones)."""
+        d = self._decoder
+        missing = []
+        for w in dict.fromkeys(words):
+            if w in self._nphones:
+                continue
+            phones = d.lookup_word(w)
+            if phones is None and w in self._extra:
+                d.add_word(w, self._extra[w], update=False)
+                phones = self._extra[w]
+            if phones is None:
+                missing.append(w)
+            else:
+                self._nphones[w] = len(phones.split())
+        if missing:
+            from ..lm.g2p import pronounce
+
+            from ..lm.lexicon import model_phones
+
+            allowed = model_phones(self._model.hmm)
+            for w, phones in pronounce(missing).items():
+                ph = " ".join(p for p in phones.split() if p in allowed) or "AH"
+                d.add_word(w, ph, update=False)
+                self._nphones[w] = len(ph.split())
+
+    def phone_count(self, word: str) -> int:
+        return self._nphones.get(word, 1)
+
+    # -- alignment ------------------------------------------------------------------------
+    def _decode(self, data: bytes) -> None:
+        d = self._decoder
+        d.reinit_feat()
+        d.start_utt()
+        d.process_raw(data, no_search=False, full_utt=True)
+        d.end_utt()
+
+    def align(self, samples: np.ndarray, words: Sequence[str]) -> list[WordTiming]:
+        """One WordTiming per word of `words`, in order; times in seconds from samples[0]."""
+        words = [w for w in words if w]
+        if not words:
+            return []
+        duration = len(samples) / self.params.rate
+        self.prepare(words)
+        weights = [self.phone_count(w) for w in words]
+        nframes = len(samples) // int(round(self.params.rate * FRAME_S))
+        if nframes < MIN_FRAMES_PER_PHONE * sum(weights):
+            return interpolate(words, weights, duration)
+        data = np.ascontiguousarray(samples, dtype="<i2").tobytes()
+        d = self._decoder
+        try:
+            d.set_align_text(" ".join(words))
+            self._decode(data)
+        except RuntimeError:
+            return interpolate(words, weights, duration)
+        segs = [s for s in d.seg() if not _is_filler(s.word)]
+        if [_ALT.sub("", s.word) for s in segs] != words:
+            return interpolate(words, weights, duration)
+        frames = [[s.start_frame, s.end_frame + 1] for s in segs]
+        scores = []
+        for s, (a, b) in zip(segs, frames):
+            ll = math.log(s.ascore) if s.ascore > 0 else float("-inf")
+            scores.append(round(ll / max(1, b - a), 3) if math.isfinite(ll) else None)
+        phones: list[tuple[PhoneTiming, ...]] = [()] * len(words)
+        if self.params.phones:
+            phones = self._phones(data, words)
+            # The phone pass is a second search: take its word edges so words and phones agree.
+            for k, ph in enumerate(phones):
+                if ph:
+                    frames[k] = [int(round(ph[0].start / FRAME_S)), int(round(ph[-1].end / FRAME_S))]
+        if self.params.edge_quiet_ms > 0:
+            energy = frame_energy_db(samples, self.params.rate)
+            refine_edges(frames, energy, int(round(self.params.edge_quiet_ms / 10)), self.params.edge_quiet_db)
+        out = []
+        for k, (w, (a, b)) in enumerate(zip(words, frames)):
+            ph = phones[k]
+            if ph:
+                # Keep phones inside the (possibly refined) word span.
+                ph = tuple(PhoneTiming(p.phone, max(p.start, a * FRAME_S), min(p.end, b * FRAME_S), p.score)
+                           for p in ph if p.end > a * FRAME_S and p.start < b * FRAME_S)
+                ph = tuple(PhoneTiming(p.phone, _round(p.start), _round(p.end), p.score) for p in ph)
+            out.append(WordTiming(w, _round(a * FRAME_S), _round(min(b * FRAME_S, duration)), scores[k], True, ph))
+        return out
+
+    def _phones(self, data: bytes, words: Sequence[str]) -> list[tuple[PhoneTiming, ...]]:
+        d = self._decoder
+        try:
+            d.set_alignment()
+            self._decode(data)
+            al = d.get_alignment()
+        except RuntimeError:
+            return [()] * len(words)
+        if al is None:
+            return [()] * len(words)
+        per_word = []
+        for w in al:
+            if _is_filler(w.name):
+                continue
+            per_word.append(tuple(
+                PhoneTiming(p.name, p.start * FRAME_S, (p.start + p.duration) * FRAME_S,
+                            round(p.score * self._logbase / max(1, p.duration), 3))
+                for p in w))
+        if len(per_word) != len(words):
+            return [()] * len(words)
+        return per_word
