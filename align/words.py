@@ -1,0 +1,112 @@
+"""Word (and phone) timings inside aligned utterances, and utterance edges refined from them.
+
+For each utterance, the words of its clean label (the spoken form: numbers already verbalised)
+are force-aligned (align/stt/forced.py) against the utterance's audio span. Each word record
+carries its original-text range: the clean text keeps, for every clean character, the offset
+of the original character it came from, so a word maps to [first char's offset, last char's
+offset + 1). A verbalised number ("2" -> "two", "21" -> "twenty one") maps every word it became
+to the number's characters.
+
+Word record (times in ms of the audio, like the utterance's start/end):
+    {word, start, end, score, aligned, text-start, text-end[, phones: [{phone, start, end, score}]]}
+`aligned: false` marks a word the aligner could not place; its times are interpolated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from .stt.forced import ForcedAligner, WordTiming
+
+
+@dataclass(frozen=True)
+class WordParams:
+    words: bool = False            # --output-words
+    phones: bool = False           # --output-phones (implies words)
+    refine_bounds: bool = False    # --words-refine-bounds: utterance edges from its words
+    end_pad_ms: float = 50.0       # --words-end-pad-ms: added after the last word's end
+    start_pad_ms: float = 0.0      # --words-start-pad-ms: kept before the first word's start
+
+
+def label_words(clean: str, start: int, end: int) -> list[tuple[str, int, int]]:
+    """(word, clean_start, clean_end) of each space-separated token of clean[start:end]."""
+    out = []
+    k = start
+    while k < end:
+        while k < end and clean[k] == " ":
+            k += 1
+        s = k
+        while k < end and clean[k] != " ":
+            k += 1
+        if k > s:
+            out.append((clean[s:k], s, k))
+    return out
+
+
+def original_range(positions: np.ndarray, cs: int, ce: int) -> tuple[int, int]:
+    """Original [start, end) of clean[cs:ce] (the offsets of its characters may repeat: a
+    verbalised number maps several clean characters to one original span)."""
+    offs = positions[cs:ce]
+    return int(offs.min()), int(offs.max()) + 1
+
+
+def word_records(timings: Sequence[WordTiming], spans: Sequence[tuple[int, int]], offset_ms: float,
+                 phones: bool) -> list[dict[str, Any]]:
+    """JSON word records: times shifted by `offset_ms` and in ms (rounded to 0.1 ms)."""
+    out = []
+    for t, (os_, oe) in zip(timings, spans):
+        rec: dict[str, Any] = {
+            "word": t.word,
+            "start": round(offset_ms + t.start * 1000.0, 1),
+            "end": round(offset_ms + t.end * 1000.0, 1),
+            "score": t.score,
+            "aligned": t.aligned,
+            "text-start": os_,
+            "text-end": oe,
+        }
+        if phones:
+            rec["phones"] = [{"phone": p.phone, "start": round(offset_ms + p.start * 1000.0, 1),
+                              "end": round(offset_ms + p.end * 1000.0, 1), "score": p.score}
+                             for p in t.phones]
+        out.append(rec)
+    return out
+
+
+def utterance_words(aligner: ForcedAligner, samples: np.ndarray, rate: int, start_ms: float, end_ms: float,
+                    clean: str, positions: np.ndarray, clean_start: int, clean_end: int,
+                    phones: bool = False) -> list[dict[str, Any]]:
+    """Word records of one utterance: its label clean[clean_start:clean_end] aligned against
+    samples[start_ms:end_ms] of the document's audio (mono int16 at `rate`)."""
+    toks = label_words(clean, clean_start, clean_end)
+    if not toks:
+        return []
+    a = max(0, int(round(start_ms * rate / 1000.0)))
+    b = min(len(samples), int(round(end_ms * rate / 1000.0)))
+    timings = aligner.align(samples[a:b], [w.lower() for w, _, _ in toks])
+    spans = [original_range(positions, s, e) for _, s, e in toks]
+    return word_records(timings, spans, a * 1000.0 / rate, phones)
+
+
+def refined_bounds(words: Sequence[dict[str, Any]], start_ms: float, end_ms: float,
+                   params: WordParams) -> tuple[float, float]:
+    """Utterance (start, end) moved to its aligned words' onset and offset (+ pads), never
+    outside the original span; unchanged when no word was placed."""
+    placed = [w for w in words if w.get("aligned")]
+    if not placed:
+        return start_ms, end_ms
+    s = max(start_ms, placed[0]["start"] - params.start_pad_ms)
+    e = min(end_ms, placed[-1]["end"] + params.end_pad_ms)
+    return (round(s, 1), round(e, 1)) if e > s else (start_ms, end_ms)
+
+
+def check_words(words: Sequence[dict[str, Any]], start_ms: float, end_ms: float) -> bool:
+    """True when the word times are monotone and inside [start_ms, end_ms]."""
+    t = start_ms
+    for w in words:
+        if not (t <= w["start"] <= w["end"] <= end_ms):
+            return False
+        t = w["end"]
+    return True
