@@ -43,7 +43,8 @@ class ForcedParams:
     # Silence-edge refinement (0 turns it off): a word-edge run of frames quieter than
     # `edge_quiet_db` below the utterance's loud level, at least this long, leaves the word.
     edge_quiet_ms: int = 60
-    edge_quiet_db: float = 35.0
+    edge_quiet_db: float = 35.0    # quiet: below the loud level (95th percentile) minus this ...
+    edge_floor_db: float = 6.0     # ... or below the noise floor (10th percentile) plus this
 
 
 @dataclass(frozen=True)
@@ -119,18 +120,21 @@ def frame_energy_db(samples: np.ndarray, rate: int) -> np.ndarray:
     return 10.0 * np.log10((x * x).mean(axis=1) + 1.0)
 
 
-def refine_edges(frames: list[list[int]], energy_db: np.ndarray, min_frames: int, quiet_db: float) -> None:
+def refine_edges(frames: list[list[int]], energy_db: np.ndarray, min_frames: int, quiet_db: float,
+                 floor_db: float = 6.0) -> None:
     """Move word edges off runs of quiet frames, in place.
 
     frames: [start, end) frame pairs of consecutive words. A word whose first (last) frames are
-    quiet (below the 95th-percentile frame energy minus `quiet_db`) for at least `min_frames`
+    quiet for at least `min_frames` (below the higher of: the 95th-percentile frame energy minus
+    `quiet_db`, the 10th percentile (the noise floor of a recording) plus `floor_db`)
     gives those frames back to the gap before (after) it, keeping at least one phone's minimum
     length. Why: pocketsphinx often folds a pause into the next word instead of taking the
     optional silence, which puts the boundary at the previous word's end.
     """
     if min_frames <= 0 or len(energy_db) == 0:
         return
-    floor = float(np.percentile(energy_db, 95)) - quiet_db
+    p10, p95 = np.percentile(energy_db, [10, 95])
+    floor = max(float(p95) - quiet_db, float(p10) + floor_db)
     quiet = energy_db < floor
     n = len(quiet)
     for span in frames:
@@ -247,7 +251,8 @@ class ForcedAligner:
                     frames[k] = [int(round(ph[0].start / FRAME_S)), int(round(ph[-1].end / FRAME_S))]
         if self.params.edge_quiet_ms > 0:
             energy = frame_energy_db(samples, self.params.rate)
-            refine_edges(frames, energy, int(round(self.params.edge_quiet_ms / 10)), self.params.edge_quiet_db)
+            refine_edges(frames, energy, int(round(self.params.edge_quiet_ms / 10)), self.params.edge_quiet_db,
+                         self.params.edge_floor_db)
         out = []
         for k, (w, (a, b)) in enumerate(zip(words, frames)):
             ph = phones[k]
