@@ -8,26 +8,16 @@ these may be absent or null (the reference required all four keys).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .common.errors import UserError
+from .common.errors import UsageError, UserError
 from .common.fileio import read_json
+from .pipeline import DocumentJob
 
 
-@dataclass(frozen=True)
-class Job:
-    """One document: its inputs and where its result goes."""
-
-    script: Path
-    aligned: Path
-    audio: Optional[Path] = None
-    tlog: Optional[Path] = None
-
-    @property
-    def name(self) -> str:
-        return str(self.audio or self.tlog)
+# The catalog's entries are the library's document jobs.
+Job = DocumentJob
 
 
 def read_catalog(path: str | os.PathLike) -> list[Job]:
@@ -59,6 +49,10 @@ def read_catalog(path: str | os.PathLike) -> list[Job]:
                 raise UserError(f"{path}: entry {i} has no \"{key}\"")
         if audio is None and tlog is None:
             raise UserError(f"{path}: entry {i} needs \"audio\" or \"tlog\"")
+        for key, v in (("script", script), ("tlog", tlog), ("audio", audio)):
+            if v is not None and v.resolve() == aligned.resolve():
+                raise UsageError(f"{path}: entry {i}: \"aligned\" {aligned} is the same file as \"{key}\"; "
+                                 f"give another output path")
         jobs.append(Job(script, aligned, audio, tlog))
     outs = [j.aligned.resolve() for j in jobs]
     if len(set(outs)) != len(outs):

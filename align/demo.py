@@ -6,7 +6,6 @@ sentence by a speech synthesiser (festival's HTS voice, or espeak-ng), with paus
 
 from __future__ import annotations
 
-import argparse
 import logging
 import shutil
 import subprocess
@@ -66,27 +65,41 @@ def make_sample(work: Path) -> tuple[Path, Path]:
     return audio, text
 
 
-def run_demo(args: argparse.Namespace) -> int:
-    from .cli.align import build_parser, run_align
-    from .common.fileio import read_json
+def run_demo(config, demo_dir: Path | None = None, aligned: Path | None = None) -> int:
+    """Synthesise the sample, align it with `config` (sentence merging and CER turned on), print it.
 
-    with tempfile.TemporaryDirectory(prefix="align-demo-") as tmp:
-        work = Path(tmp)
+    With `demo_dir` the files are kept there; otherwise they live in a temporary directory that is
+    deleted afterwards (and only `aligned`, if given, is kept)."""
+    import contextlib
+    import dataclasses
+
+    from .pipeline import DocumentJob, align_document
+    from .text.metrics import METRIC_IDS
+
+    p = config.align
+    config = config.replace(
+        align=dataclasses.replace(p, merge=dataclasses.replace(p.merge, enabled=True),
+                                  filters=dataclasses.replace(p.filters, output=tuple(
+            m for m in METRIC_IDS if m in p.filters.output or m == "cer"))),
+        run=dataclasses.replace(config.run, force=True))
+    with contextlib.ExitStack() as stack:
+        if demo_dir is None:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="align-demo-")))
+        else:
+            work = Path(demo_dir)
+            work.mkdir(parents=True, exist_ok=True)
         print("align demo: synthesising a short reading ...", file=sys.stderr)
         audio, text = make_sample(work)
-        out = args.aligned or work / "demo.aligned"
-        demo_args = build_parser().parse_args([
-            "--audio", str(audio), "--script", str(text), "--aligned", str(out), "--force",
-            "--stt-workers", str(args.stt_workers), "--merge-sentences", "--output-cer",
-            *(["--no-progress"] if args.no_progress else []),
-            *(["--lm-cache-dir", str(args.lm_cache_dir)] if args.lm_cache_dir else []),
-        ])
-        rc = run_align(demo_args)
-        utterances = read_json(out)
+        out = Path(aligned) if aligned else work / "demo.aligned"
+        result = align_document(DocumentJob(script=text, aligned=out, audio=audio), config)
         print(f"\ntext: {text.read_text(encoding='utf-8')!r}\n")
-        print(f"{len(utterances)} utterances (start-end s, character error rate, aligned text):")
-        for u in utterances:
-            print(f"  {u['start'] / 1000:6.2f}-{u['end'] / 1000:6.2f}  cer {u['cer']:.2f}  {u['aligned-raw']}")
-        if args.aligned:
-            print(f"\nwrote {args.aligned}")
-        return rc
+        print(f"{len(result.utterances)} utterances (start-end s, character error rate, aligned text):")
+        for u in result.utterances:
+            print(f"  {u.start / 1000:6.2f}-{u.end / 1000:6.2f}  cer {u.metrics['cer']:.2f}  {u.aligned_raw}")
+        if aligned:
+            print(f"\nwrote {aligned}")
+        if demo_dir is not None:
+            print(f"demo files kept in {work}: {', '.join(sorted(p.name for p in work.iterdir() if p.suffix != '.txt' or p.stem == 'demo'))}")
+        else:
+            print("(temporary files removed; pass --demo-dir DIR to keep them)")
+        return 0

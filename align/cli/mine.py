@@ -7,17 +7,18 @@ import sys
 from typing import Optional, Sequence
 
 from ..common.errors import UsageError
-from .common import add_logging_options, run_main, setup_logging
+from .common import Parser, add_logging_options, add_version_option, run_main, setup_logging
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="mine",
         description="Mine parallel segments from two languages' embedding shards with margin-based kNN "
         "scores, optionally blended with auxiliary (prosody) scores.",
         epilog="Overrides: any config key as key=value, e.g. `mine --config run.yaml threshold=1.1 "
         "lang_configs.en.index_type=Flat`.",
     )
+    add_version_option(p)
     p.add_argument("--config", help="YAML run configuration (see --write-default-config)")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
     p.add_argument("--write-default-config", action="store_true", help="print a commented default config and exit")

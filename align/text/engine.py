@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
+from ..records import Utterance
 from ..tlog import TranscriptEntry
 from .alphabet import Alphabet
 from .gap import GapParams, gap_align, strip_span
@@ -51,42 +52,13 @@ class AlignParams:
 
 
 @dataclass
-class Utterance:
-    start: float
-    end: float
-    transcript: str
-    text_start: int          # original-text offsets; aligned_raw == original[text_start:text_end]
-    text_end: int
-    meta: dict[str, list[Any]]
-    aligned_raw: str
-    aligned: str             # clean text of the match
-    clean_start: int         # clean-text offsets of the match
-    clean_end: int
-    sws: float
-    metrics: dict[str, float] = field(default_factory=dict)
-    fragment: int = 0        # index of the fragment in the transcript log
-
-    def to_dict(self) -> dict[str, Any]:
-        d = {
-            "start": self.start,
-            "end": self.end,
-            "transcript": self.transcript,
-            "text-start": self.text_start,
-            "text-end": self.text_end,
-            "meta": self.meta,
-            "aligned-raw": self.aligned_raw,
-            "aligned": self.aligned,
-        }
-        d.update(self.metrics)
-        return d
-
-
-@dataclass
 class AlignmentResult:
     utterances: list[Utterance]
     fragments: int                     # fragments considered (after --start/--num-samples)
     dropped: Counter                   # reason -> count
     timings: dict[str, float]
+    # (tlog fragment index, reason) of every fragment not kept, in fragment order
+    dropped_fragments: list[tuple[int, str]] = field(default_factory=list)
 
     def summary_lines(self) -> list[str]:
         n = max(self.fragments, 1)
@@ -200,14 +172,20 @@ def align_transcripts(
     timings["rough"] = time.perf_counter() - t0
 
     dropped: Counter = Counter()
+    drops: list[tuple[int, str]] = []
+
+    def drop(i: int, reason: str) -> None:
+        dropped[reason] += 1
+        drops.append((i, reason))
+
     found = []
     for i, (p, m) in enumerate(zip(patterns, matches)):
         if not p:
-            dropped[REASON_EMPTY] += 1
+            drop(i, REASON_EMPTY)
         elif placed[i] is None:
-            dropped[REASON_NO_MATCH] += 1
+            drop(i, REASON_NO_MATCH)
         elif m is None:
-            dropped[REASON_ISOLATED] += 1
+            drop(i, REASON_ISOLATED)
         else:
             found.append(i)
 
@@ -222,7 +200,7 @@ def align_transcripts(
     for i, span in zip(found, spans):
         s = strip_span(ct.clean, *span)
         if s is None:
-            dropped[REASON_EMPTY_MATCH] += 1
+            drop(i, REASON_EMPTY_MATCH)
         else:
             kept.append((i, s))
     groups = merge_groups(ct, entries, kept, params.merge) if params.merge.enabled else [[k] for k in kept]
@@ -245,7 +223,8 @@ def align_transcripts(
                 ct.clean[max(0, cs - ctx):cs], aligned, ct.clean[ce:ce + ctx], sws, reason or "kept",
             )
         if reason is not None:
-            dropped[reason] += len(ids)
+            for j in ids:
+                drop(j, reason)
             continue
         meta = _meta(ct, cs, ce, [entries[j] for j in ids])
         utterances.append(Utterance(
@@ -254,4 +233,5 @@ def align_transcripts(
             clean_start=cs, clean_end=ce, sws=sws, metrics=metrics, fragment=i,
         ))
     timings["metrics"] = time.perf_counter() - t0
-    return AlignmentResult(utterances, len(entries), dropped, timings)
+    drops.sort()
+    return AlignmentResult(utterances, len(entries), dropped, timings, drops)

@@ -1,0 +1,194 @@
+"""`AlignConfig`: every option of an `align` run, frozen and validated when built.
+
+It is composed of the per-stage parameter dataclasses (VAD, speech-to-text, text normalisation,
+rough and gap alignment, filters, sentence merging) plus the document options and the run options
+(`RunOptions`: workers, executor, progress, ...). `config_hash()` covers exactly what changes the
+outputs; it is the key of the "done" stamps that make catalog runs resumable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from .audio.vad import VadParams, check_rate
+from .common.errors import UsageError
+from .common.hashing import sha256_file, sha256_json
+from .stt.base import SttParams
+from .text.engine import AlignParams
+
+DEFAULT_ALPHABET = Path(__file__).resolve().parents[1] / "models" / "en" / "alphabet.txt"
+STT_ENGINES = ("pocketsphinx", "deepspeech", "whisper", "vosk")
+EXECUTORS = ("serial", "process", "ray")
+
+# Bump when the same inputs and options produce different `.aligned` bytes (the done stamps of
+# older runs then no longer match, and catalog entries are redone).
+OUTPUT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run goes; none of these changes an output, so none is part of `config_hash()`."""
+
+    force: bool = False                  # redo documents even when their stamp says done
+    ignore_missing: bool = False         # catalog entries with missing inputs: skipped, not failed
+    workers: int = 1                     # catalog: documents aligned at the same time
+    executor: str = "process"            # serial | process | ray (see align.common.executors)
+    ray_address: Optional[str] = None    # Ray: an existing cluster; None starts a local one
+    show_progress: bool = True
+    lm_cache_dir: Optional[str] = None   # where document language models are cached
+
+    def validate(self) -> None:
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
+            raise UsageError(f"--workers must be a whole number >= 1, got {self.workers!r}")
+        if self.executor not in EXECUTORS:
+            raise UsageError(f"--executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
+
+
+def _finite(name: str, v: Any, lo: float | None = None, hi: float | None = None, *, lo_open: bool = False,
+            hi_open: bool = False, integer: bool = False) -> None:
+    bad = isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and not isinstance(v, int))
+    bad = bad or not math.isfinite(v)
+    if not bad and lo is not None:
+        bad = v <= lo if lo_open else v < lo
+    if not bad and hi is not None:
+        bad = v >= hi if hi_open else v > hi
+    if bad:
+        left = "-inf" if lo is None else f"{lo:g}"
+        right = "inf" if hi is None else f"{hi:g}"
+        rng = f"{'(' if lo_open or lo is None else '['}{left}, {right}{')' if hi_open or hi is None else ']'}"
+        kind = "a whole number" if integer else "a finite number"
+        raise UsageError(f"{name} must be {kind} in {rng}, got {v!r}")
+
+
+@dataclass(frozen=True)
+class AlignConfig:
+    """Everything that decides how one document is aligned, plus how a run goes (`run`)."""
+
+    align: AlignParams = AlignParams()
+    vad: VadParams = VadParams()
+    stt: SttParams = SttParams()
+    alphabet: Optional[str] = None       # alphabet file; None: models/en/alphabet.txt (or English letters)
+    meaningful_newlines: bool = False    # plain text: each line is a phrase
+    start: int = 0                       # skip this many transcript fragments
+    num_samples: Optional[int] = None    # then align at most this many (None or 0: all)
+    pretty: bool = False                 # indent JSON outputs
+    formats: tuple[str, ...] = ("aligned",)  # registered writers (align.writers) run on every document
+    run: RunOptions = field(default_factory=RunOptions)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """All option errors as one UsageError each, before any work (called when built)."""
+        from .text.metrics import INT_METRICS, METRIC_IDS
+        from .text.similarity import SIMILARITY_ALGOS
+
+        p = self.align
+        self.vad.validate()
+        if self.stt.engine not in STT_ENGINES:
+            raise UsageError(f"--stt-engine must be one of {', '.join(STT_ENGINES)}, got {self.stt.engine!r}")
+        _finite("--stt-model-rate", self.stt.model_rate, 1, integer=True)
+        _finite("--stt-workers", self.stt.workers, 1, integer=True)
+        check_rate(self.stt.model_rate, self.vad)
+        for name, v in (("--audio-vad-tail", self.vad.tail_ms), ("--audio-vad-onset", self.vad.onset_ms),
+                        ("--audio-vad-offset", self.vad.offset_ms), ("--stt-min-duration", self.vad.min_duration_ms),
+                        ("--stt-max-duration", self.vad.max_duration_ms)):
+            if v is not None:
+                _finite(name, v, 0)
+        _finite("--audio-vad-energy-margin", self.vad.energy_margin_db, 0, 60, lo_open=True)
+        _finite("--audio-vad-threshold", self.vad.threshold, 0, 1, hi_open=True)
+
+        s = p.rough.search
+        _finite("--align-max-candidates", s.max_candidates, 1, integer=True)
+        _finite("--align-candidate-threshold", s.candidate_threshold, 0, 1)
+        if s.sw.match <= 0 or s.sw.mismatch > 0 or s.sw.gap >= 0:
+            raise UsageError("Smith-Waterman scores: --align-match-score must be > 0, --align-mismatch-score <= 0 "
+                             "and --align-gap-score < 0")
+        _finite("--align-min-sws", p.rough.min_score, 0, 1)
+        _finite("--align-min-run", p.rough.min_run, 1, integer=True)
+        _finite("--align-run-gap", p.rough.run_gap, 0, integer=True)
+        _finite("--align-ambiguity", p.rough.max_ambiguity, 0, 1)
+        _finite("--align-solo-sws", p.rough.solo_score, 0, 1)
+        g = p.gap
+        _finite("--align-shrink-fraction", g.shrink_fraction, 0, 1)
+        _finite("--align-stretch-fraction", g.stretch_fraction, 0, 10)
+        _finite("--align-word-snap-factor", g.word_snap, 0, 100, lo_open=True)
+        _finite("--align-phrase-snap-factor", g.phrase_snap, 0, 100, lo_open=True)
+        if g.algo not in SIMILARITY_ALGOS:
+            raise UsageError(f"--align-similarity-algo: unknown algorithm {g.algo!r}; "
+                             f"choose one of {', '.join(SIMILARITY_ALGOS)}")
+        w = g.wng
+        _finite("--align-wng-min-size", w.min_size, 1, integer=True)
+        _finite("--align-wng-max-size", w.max_size, 1, integer=True)
+        if w.min_size > w.max_size:
+            raise UsageError("--align-wng-min-size must not exceed --align-wng-max-size")
+        _finite("--align-wng-size-factor", w.size_factor, 0)
+        _finite("--align-wng-position-factor", w.position_factor, 0)
+        m = p.merge
+        _finite("--merge-max-pause", m.max_pause_ms, 0)
+        _finite("--merge-max-duration", m.max_duration_ms, 0, lo_open=True)
+        _finite("--text-context", p.text_context, 0, integer=True)
+        for b in p.filters.bounds:
+            if b.metric not in METRIC_IDS:
+                raise UsageError(f"unknown metric {b.metric!r}; choose one of {', '.join(METRIC_IDS)}")
+            for side, v in (("min", b.min), ("max", b.max)):
+                if v is not None:
+                    _finite(f"--output-{side}-{b.metric}", v, integer=b.metric in INT_METRICS)
+            if b.min is not None and b.max is not None and b.min > b.max:
+                raise UsageError(f"--output-min-{b.metric} ({b.min:g}) is greater than --output-max-{b.metric} "
+                                 f"({b.max:g})")
+        _finite("--start", self.start, 0, integer=True)
+        if self.num_samples is not None:
+            _finite("--num-samples", self.num_samples, 0, integer=True)
+        if not self.formats:
+            raise UsageError("give at least one output format")
+        from .writers import get_writer
+
+        for f in self.formats:
+            get_writer(f)  # an unknown format is a UsageError listing the known ones
+        self.run.validate()
+
+    # -- derived values -------------------------------------------------------------------------
+    def alphabet_path(self) -> Optional[Path]:
+        if self.alphabet is not None:
+            return Path(self.alphabet)
+        return DEFAULT_ALPHABET if DEFAULT_ALPHABET.exists() else None
+
+    def load_alphabet(self):
+        """The alphabet (a missing or bad file is a UserError naming it)."""
+        from .text.alphabet import ENGLISH_LABELS, Alphabet, load_alphabet
+
+        path = self.alphabet_path()
+        return load_alphabet(path) if path is not None else Alphabet.from_labels(ENGLISH_LABELS)
+
+    def output_dict(self) -> dict[str, Any]:
+        """The part of the config that decides the output bytes (JSON-ready)."""
+        from .common.fileio import user_file_errors
+
+        align = dataclasses.asdict(self.align)
+        align.pop("text_context")  # DEBUG log context only
+        stt = dataclasses.asdict(self.stt)
+        stt.pop("workers")         # speed, not output
+        path = self.alphabet_path()
+        if path is None:
+            alphabet = "english-labels"
+        else:
+            with user_file_errors(path, "alphabet file"):
+                alphabet = sha256_file(path)
+        return {
+            "output_version": OUTPUT_VERSION,
+            "align": align, "vad": dataclasses.asdict(self.vad), "stt": stt, "alphabet_sha256": alphabet,
+            "meaningful_newlines": self.meaningful_newlines, "start": self.start,
+            "num_samples": self.num_samples or None, "pretty": self.pretty, "formats": list(self.formats),
+        }
+
+    def config_hash(self) -> str:
+        """Stable hex digest of `output_dict()`: equal configs give equal hashes across runs and machines."""
+        return sha256_json(self.output_dict())
+
+    def replace(self, **changes) -> "AlignConfig":
+        return dataclasses.replace(self, **changes)

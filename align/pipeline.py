@@ -1,0 +1,243 @@
+"""Align one document: the library function behind `align` (single mode, catalogs, demo, benchmarks).
+
+    from align.config import AlignConfig
+    from align.pipeline import DocumentJob, align_document
+
+    job = DocumentJob(script=Path("book.txt"), aligned=Path("book.aligned"), audio=Path("book.mp3"))
+    result = align_document(job, AlignConfig())
+
+Steps: read and normalise the text; transcripts from the `.tlog` (or speech-to-text of the audio,
+through the `.tlog` cache); rough + gap alignment, metrics and filters (`align.text.engine`);
+utterance ids; post-processing stages (`POSTPROCESSORS`, then the caller's `hooks`); the
+registered writers of `config.formats`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from .common.errors import UserError
+from .common.progress import progress
+from .config import AlignConfig
+from .records import Utterance, utterance_id
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DocumentJob:
+    """One document: its inputs and where its result goes. `tlog` defaults to the audio path with
+    suffix `.tlog`; `doc_id` (the prefix of the utterance ids) defaults to the stem of the audio file
+    (or of the transcript log without audio), so the ids name the recording, whatever the output is called."""
+
+    script: Path
+    aligned: Path
+    audio: Optional[Path] = None
+    tlog: Optional[Path] = None
+    doc_id: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if self.audio is None and self.tlog is None:
+            raise UserError(f"document {self.aligned}: give an audio file or a transcript log")
+
+    @property
+    def id(self) -> str:
+        return self.doc_id or Path(self.audio if self.audio is not None else self.tlog).stem
+
+    @property
+    def name(self) -> str:
+        return str(self.audio or self.tlog)
+
+    def tlog_path(self) -> Path:
+        return Path(self.tlog) if self.tlog is not None else Path(self.audio).with_suffix(".tlog")
+
+    def output_path(self, writer) -> Path:
+        """Where format `writer` goes: the `.aligned` path itself, or that path with the writer's suffix."""
+        if writer.name == "aligned":
+            return Path(self.aligned)
+        return Path(self.aligned).with_suffix(writer.suffix)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (str(v) if v is not None else None) for k, v in
+                (("audio", self.audio), ("tlog", self.tlog), ("script", self.script), ("aligned", self.aligned),
+                 ("id", self.id))}
+
+
+@dataclass(frozen=True)
+class DroppedFragment:
+    fragment: int            # index in the transcript log (after --start)
+    start: float             # ms
+    end: float
+    transcript: str
+    reason: str              # e.g. "no match", "isolated match", "cer above 0.2"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"fragment": self.fragment, "start": self.start, "end": self.end, "transcript": self.transcript,
+                "reason": self.reason}
+
+
+@dataclass
+class AlignResult:
+    job: DocumentJob
+    utterances: list[Utterance]
+    dropped: list[DroppedFragment]
+    fragments: int                         # transcript fragments considered
+    audio_seconds: float                   # audio duration (tlog only: end of the last fragment)
+    timings: dict[str, float]              # seconds: stt, index, rough, gap, metrics, postprocess, write
+    config_hash: str = ""
+    outputs: dict[str, Path] = field(default_factory=dict)   # format -> path written
+
+    @property
+    def kept_seconds(self) -> float:
+        return sum(u.duration_s for u in self.utterances)
+
+    def dropped_by_reason(self) -> Counter:
+        return Counter(d.reason for d in self.dropped)
+
+    def summary_lines(self) -> list[str]:
+        n = max(self.fragments, 1)
+        kept, dropped = len(self.utterances), len(self.dropped)
+        lines = [f"fragments: {self.fragments}, kept: {kept} ({100.0 * kept / n:.2f}%), "
+                 f"dropped: {dropped} ({100.0 * dropped / n:.2f}%)"]
+        for reason, c in sorted(self.dropped_by_reason().items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"  dropped, {reason}: {c} ({100.0 * c / n:.2f}%)")
+        return lines
+
+    def counts(self) -> dict[str, Any]:
+        return {"fragments": self.fragments, "utterances": len(self.utterances),
+                "dropped": dict(sorted(self.dropped_by_reason().items())),
+                "audio_seconds": self.audio_seconds, "kept_seconds": self.kept_seconds}
+
+
+@dataclass
+class DocumentContext:
+    """What post-processing stages and writers see of one aligned document."""
+
+    job: DocumentJob
+    config: AlignConfig
+    original: str                          # the original text (utterance text offsets index it)
+    clean: Any                             # align.text.normalise.CleanText
+    entries: list                          # the transcript entries aligned (align.tlog.TranscriptEntry)
+    result: AlignResult
+
+    @property
+    def utterances(self) -> list[Utterance]:
+        return self.result.utterances
+
+
+# Post-processing stages run on every document, in order, after alignment and before the writers.
+# Each is `fn(ctx: DocumentContext) -> None`, a module-level function (pickled to worker processes)
+# that does nothing unless its own AlignConfig field turns it on; it may change `ctx.utterances`
+# (e.g. put word timings in `Utterance.extra`). Add a stage here by name: "module:function".
+POSTPROCESSORS: tuple[str, ...] = ()
+
+Hook = Callable[[DocumentContext], None]
+
+
+def _resolve(spec: str) -> Hook:
+    import importlib
+
+    mod, _, fn = spec.partition(":")
+    return getattr(importlib.import_module(mod), fn)
+
+
+def read_transcripts(job: DocumentJob, config: AlignConfig, clean_text: str, show_progress: bool):
+    """(entries, audio seconds): the `.tlog` as is, or speech-to-text of the audio via the `.tlog` cache."""
+    from .tlog import load_tlog
+
+    if job.audio is not None:
+        from .transcribe import transcribe_audio
+
+        lm_dir = Path(config.run.lm_cache_dir) if config.run.lm_cache_dir else None
+        entries = transcribe_audio(Path(job.audio), job.tlog_path(), clean_text, config.vad, config.stt,
+                                   lm_cache_dir=lm_dir, pretty=config.pretty, show_progress=show_progress)
+        return entries, _audio_seconds(Path(job.audio), entries)
+    tlog = Path(job.tlog)
+    if not tlog.exists():
+        raise UserError(f"transcript log not found: {tlog} (give --audio to create it)")
+    entries, _ = load_tlog(tlog)
+    return entries, max((e.end for e in entries), default=0.0) / 1000.0
+
+
+def _audio_seconds(path: Path, entries) -> float:
+    import soundfile as sf
+
+    try:
+        return float(sf.info(str(path)).duration)
+    except Exception:  # formats only ffmpeg reads: the end of the last fragment is the best estimate
+        return max((e.end for e in entries), default=0.0) / 1000.0
+
+
+def align_document(job: DocumentJob, config: AlignConfig, *, alphabet=None, write: bool = True,
+                   hooks: Sequence[Hook] = (), show_progress: Optional[bool] = None) -> AlignResult:
+    """Align one document and (with `write`) write `config.formats` atomically.
+
+    Bad inputs raise `UserError` naming the file; nothing is written then. `alphabet` may be
+    passed in to load it once for many documents.
+    """
+    from .text.engine import align_transcripts
+    from .text.normalise import normalise
+    from .text.script import read_script
+
+    show = config.run.show_progress if show_progress is None else show_progress
+    if alphabet is None:
+        alphabet = config.load_alphabet()
+    original, phrases = read_script(job.script, config.meaningful_newlines)
+    if not original.strip():
+        raise UserError(f"{job.script}: the text file is empty")
+    ct = normalise(original, phrases, alphabet, config.align.text)
+    if not ct.clean.strip():
+        raise UserError(f"{job.script}: the text has no character of the alphabet "
+                        f"({config.alphabet or 'English'}); is it the right file and language?")
+
+    t0 = time.perf_counter()
+    entries, audio_s = read_transcripts(job, config, ct.clean, show)
+    t_stt = time.perf_counter() - t0
+
+    end = None if not config.num_samples else config.start + config.num_samples
+    entries = entries[config.start:end]
+
+    # Searches outnumber fragments (retries in sub-intervals, neighbour confirmations): a count, no total.
+    with progress(enabled=show, desc="align", unit="search") as bar:
+        ar = align_transcripts(entries, ct, alphabet, config.align, on_search=lambda: bar.update(1))
+    for k, u in enumerate(ar.utterances):
+        u.id = utterance_id(job.id, k)
+    dropped = [DroppedFragment(i, entries[i].start, entries[i].end, entries[i].transcript, reason)
+               for i, reason in ar.dropped_fragments]
+    result = AlignResult(job, ar.utterances, dropped, ar.fragments, audio_s,
+                         {"stt": t_stt, **ar.timings}, config.config_hash())
+
+    ctx = DocumentContext(job, config, original, ct, list(entries), result)
+    t0 = time.perf_counter()
+    for stage in (*map(_resolve, POSTPROCESSORS), *hooks):
+        stage(ctx)
+    result.timings["postprocess"] = time.perf_counter() - t0
+
+    if write:
+        t0 = time.perf_counter()
+        write_outputs(ctx)
+        result.timings["write"] = time.perf_counter() - t0
+
+    for line in result.summary_lines():
+        log.info("%s", line)
+    t = result.timings
+    log.info("wrote %d utterances to %s (speech-to-text %.2f s, alignment %.2f s: rough %.2f s, gap %.2f s)",
+             len(result.utterances), job.aligned, t_stt, sum(ar.timings.values()), t["rough"], t["gap"])
+    return result
+
+
+def write_outputs(ctx: DocumentContext) -> dict[str, Path]:
+    """Run the writers of `ctx.config.formats`; each writes its file atomically."""
+    from .writers import get_writer
+
+    for name in ctx.config.formats:
+        w = get_writer(name)
+        path = ctx.job.output_path(w)
+        w.write(path, ctx)
+        ctx.result.outputs[name] = path
+    return ctx.result.outputs
