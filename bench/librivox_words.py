@@ -104,7 +104,8 @@ def main() -> None:
             print(cid, " ".join(f"{w.word}[{w.start:.2f}-{w.end:.2f}]" for w in got))
     iw, gw = np.concatenate(in_word_speech), np.concatenate(gap_speech)
     print(f"clips {len(clips)}  words {n_words}  audio {audio_s:.1f} s")
-    print(f"monotone and inside: {100 * n_mono / n_words:.1f}% of words")
+    print(f"monotone and inside: {100 * n_mono / n_words:.1f}% of words; "
+          f"flagged as not placed: {sum(not w.aligned for got in results for w in got)}")
     print(f"webrtcvad speech: {100 * iw.mean():.1f}% of frames inside words, "
           f"{100 * gw.mean() if len(gw) else float('nan'):.1f}% of the {len(gw)} frames between words")
     print(f"pauses >= 150 ms inside the speech: {pauses}, between words: {pauses_between}")

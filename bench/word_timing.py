@@ -36,6 +36,7 @@ def measure(voice: str, sentences: list[str], cache: Path, aligner: ForcedAligne
     """(errors in ms, audio seconds, cpu seconds, sentences used) for one voice."""
     rng = np.random.default_rng(seed)
     errs, audio_s, cpu_s, used = [], 0.0, 0.0, 0
+    flagged = 0
     for text, (wav, truth) in zip(sentences, sg.synthesise_timed(sentences, cache, voice)):
         words = [w.word for w in truth]
         if words != sg.words(text):
@@ -48,9 +49,12 @@ def measure(voice: str, sentences: list[str], cache: Path, aligner: ForcedAligne
         cpu_s += time.process_time() - t0
         audio_s += len(samples) / 16000
         used += 1
+        flagged += sum(not g.aligned for g in got)
         for g, t in zip(got, truth):
             errs.append(abs(g.start - t.start) * 1000)
             errs.append(abs(g.end - t.end) * 1000)
+    if flagged:
+        print(f"  {voice}: {flagged} words flagged as not placed")
     return np.array(errs), audio_s, cpu_s, used
 
 

@@ -40,8 +40,13 @@ class ForcedParams:
     model_dir: str | None = None   # pocketsphinx model (None: the wheel's en-us model)
     phones: bool = False           # run the phone pass
     rate: int = 16000              # sample rate of the samples given to `align`
+    beam: float | None = None      # pocketsphinx's search beams (None: its defaults, 1e-48)
+    retry_beam: float | None = 1e-100  # beams of one retry when the search fails (None: no retry)
     # Silence-edge refinement (0 turns it off): a word-edge run of frames quieter than
     # `edge_quiet_db` below the utterance's loud level, at least this long, leaves the word.
+    # A word at most 1.5x its minimum length whose score (log-likelihood per frame) is this far
+    # below the utterance's median word is flagged as not placed.
+    unplaced_score: float = 3.0
     edge_quiet_ms: int = 60
     edge_quiet_db: float = 35.0    # quiet: below the loud level (95th percentile) minus this ...
     edge_floor_db: float = 6.0     # ... or below the noise floor (10th percentile) plus this
@@ -161,22 +166,36 @@ class ForcedAligner:
     """
 
     def __init__(self, params: ForcedParams = ForcedParams(), lexicon: Mapping[str, str] | None = None):
-        from pocketsphinx import Decoder
-
-        from .engine_pocketsphinx import DECODER_SETTINGS, check_rate, resolve_model
+        from .engine_pocketsphinx import check_rate, resolve_model
 
         self.params = params
         model = resolve_model(params.model_dir)
         check_rate(model, params.rate)
         self._model = model
-        try:
-            self._decoder = Decoder(hmm=str(model.hmm), dict=str(model.dict), lm=None,
-                                    samprate=float(params.rate), logfn=os.devnull, **DECODER_SETTINGS)
-        except (RuntimeError, ValueError) as e:
-            raise UserError(f"pocketsphinx could not load the model {model.hmm} for forced alignment: {e}") from None
+        self._decoder = self._new_decoder(params.beam)
+        self._wide = None              # wide-beam decoder, built on the first search failure
+        self._added: dict[str, str] = {}
         self._extra = dict(lexicon or {})
         self._nphones: dict[str, int] = {}
         self._logbase = math.log(1.0001)  # pocketsphinx's default log base for integer scores
+
+    def _new_decoder(self, beam: float | None):
+        from pocketsphinx import Decoder
+
+        from .engine_pocketsphinx import DECODER_SETTINGS
+
+        beams = {} if beam is None else {"beam": beam, "pbeam": beam, "wbeam": beam}
+        try:
+            return Decoder(hmm=str(self._model.hmm), dict=str(self._model.dict), lm=None,
+                           samprate=float(self.params.rate), logfn=os.devnull, **DECODER_SETTINGS, **beams)
+        except (RuntimeError, ValueError) as e:
+            raise UserError(f"pocketsphinx could not load the model {self._model.hmm} for forced alignment: {e}") from None
+
+    def _add(self, word: str, phones: str) -> None:
+        self._decoder.add_word(word, phones, update=False)
+        self._added[word] = phones
+        if self._wide is not None:
+            self._wide.add_word(word, phones, update=False)
 
     # -- pronunciations -------------------------------------------------------------------
     def prepare(self, words: Sequence[str]) -> None:
@@ -188,7 +207,7 @@ class ForcedAligner:
                 continue
             phones = d.lookup_word(w)
             if phones is None and w in self._extra:
-                d.add_word(w, self._extra[w], update=False)
+                self._add(w, self._extra[w])
                 phones = self._extra[w]
             if phones is None:
                 missing.append(w)
@@ -202,15 +221,14 @@ class ForcedAligner:
             allowed = model_phones(self._model.hmm)
             for w, phones in pronounce(missing).items():
                 ph = " ".join(p for p in phones.split() if p in allowed) or "AH"
-                d.add_word(w, ph, update=False)
+                self._add(w, ph)
                 self._nphones[w] = len(ph.split())
 
     def phone_count(self, word: str) -> int:
         return self._nphones.get(word, 1)
 
     # -- alignment ------------------------------------------------------------------------
-    def _decode(self, data: bytes) -> None:
-        d = self._decoder
+    def _decode(self, d, data: bytes) -> None:
         d.reinit_feat()
         d.start_utt()
         d.process_raw(data, no_search=False, full_utt=True)
@@ -228,14 +246,19 @@ class ForcedAligner:
         if nframes < MIN_FRAMES_PER_PHONE * sum(weights):
             return interpolate(words, weights, duration)
         data = np.ascontiguousarray(samples, dtype="<i2").tobytes()
-        d = self._decoder
-        try:
-            d.set_align_text(" ".join(words))
-            self._decode(data)
-        except RuntimeError:
-            return interpolate(words, weights, duration)
-        segs = [s for s in d.seg() if not _is_filler(s.word)]
-        if [_ALT.sub("", s.word) for s in segs] != words:
+        segs = self._word_pass(self._decoder, data, words)
+        if segs is None and self.params.retry_beam is not None:
+            # Every path fell off the default beams (a word that is not in the audio does
+            # this): retry once with very wide beams before giving up on the utterance.
+            if self._wide is None:
+                self._wide = self._new_decoder(self.params.retry_beam)
+                for w, ph in self._added.items():
+                    self._wide.add_word(w, ph, update=False)
+            segs = self._word_pass(self._wide, data, words)
+            d = self._wide
+        else:
+            d = self._decoder
+        if segs is None:
             return interpolate(words, weights, duration)
         frames = [[s.start_frame, s.end_frame + 1] for s in segs]
         scores = []
@@ -244,7 +267,7 @@ class ForcedAligner:
             scores.append(round(ll / max(1, b - a), 3) if math.isfinite(ll) else None)
         phones: list[tuple[PhoneTiming, ...]] = [()] * len(words)
         if self.params.phones:
-            phones = self._phones(data, words)
+            phones = self._phones(d, data, words)
             # The phone pass is a second search: take its word edges so words and phones agree.
             for k, ph in enumerate(phones):
                 if ph:
@@ -253,6 +276,7 @@ class ForcedAligner:
             energy = frame_energy_db(samples, self.params.rate)
             refine_edges(frames, energy, int(round(self.params.edge_quiet_ms / 10)), self.params.edge_quiet_db,
                          self.params.edge_floor_db)
+        placed = self._placed(words, frames, scores)
         out = []
         for k, (w, (a, b)) in enumerate(zip(words, frames)):
             ph = phones[k]
@@ -261,14 +285,39 @@ class ForcedAligner:
                 ph = tuple(PhoneTiming(p.phone, max(p.start, a * FRAME_S), min(p.end, b * FRAME_S), p.score)
                            for p in ph if p.end > a * FRAME_S and p.start < b * FRAME_S)
                 ph = tuple(PhoneTiming(p.phone, _round(p.start), _round(p.end), p.score) for p in ph)
-            out.append(WordTiming(w, _round(a * FRAME_S), _round(min(b * FRAME_S, duration)), scores[k], True, ph))
+            out.append(WordTiming(w, _round(a * FRAME_S), _round(min(b * FRAME_S, duration)), scores[k],
+                                  placed[k], ph))
         return out
 
-    def _phones(self, data: bytes, words: Sequence[str]) -> list[tuple[PhoneTiming, ...]]:
-        d = self._decoder
+    def _placed(self, words: Sequence[str], frames: Sequence[Sequence[int]], scores: Sequence[float | None]) -> list[bool]:
+        """False for a word the alignment squeezed in without evidence: at most 1.5 times its
+        minimum length and scoring far below the utterance's median word (a word of the label
+        that was not said, typically). It keeps the slot the alignment gave it."""
+        known = [s for s in scores if s is not None]
+        if len(known) < 3:
+            return [s is not None for s in scores]
+        med = float(np.median(known))
+        out = []
+        for w, (a, b), s in zip(words, frames, scores):
+            short = (b - a) <= 1.5 * MIN_FRAMES_PER_PHONE * self.phone_count(w)
+            out.append(s is not None and not (short and s < med - self.params.unplaced_score))
+        return out
+
+    def _word_pass(self, d, data: bytes, words: Sequence[str]):
+        """Word segments of the alignment (fillers left out), or None when it failed."""
+        try:
+            d.set_align_text(" ".join(words))
+            self._decode(d, data)
+        except RuntimeError:
+            return None
+        # No hypothesis (every path fell off the beam): seg() is None.
+        segs = [s for s in (d.seg() or ()) if not _is_filler(s.word)]
+        return segs if [_ALT.sub("", s.word) for s in segs] == list(words) else None
+
+    def _phones(self, d, data: bytes, words: Sequence[str]) -> list[tuple[PhoneTiming, ...]]:
         try:
             d.set_alignment()
-            self._decode(data)
+            self._decode(d, data)
             al = d.get_alignment()
         except RuntimeError:
             return [()] * len(words)

@@ -93,3 +93,28 @@ def test_word_timing_round_trip():
     assert WordTiming.from_dict(w.to_dict()) == w
     assert w.shifted(2.0).start == 3.0
     assert FRAME_S == 0.01
+
+
+def test_search_failure_keeps_every_word_flagged(timed_sentences):
+    """A beam so narrow that every path is pruned: no hypothesis, all words interpolated."""
+    voice, samples, truth = timed_sentences[0]
+    words = [w.word for w in truth]
+    got = ForcedAligner(ForcedParams(beam=1e-1, retry_beam=None)).align(samples, words)
+    assert [g.word for g in got] == words
+    assert not any(g.aligned for g in got)
+    assert got[-1].end == pytest.approx(len(samples) / 16000, abs=1e-3)
+
+
+def test_a_word_that_was_not_said_is_flagged_and_the_rest_stay_accurate(aligner, timed_sentences):
+    """An extra label word makes pocketsphinx's default beams lose every path: the retry with wide
+    beams places the sentence, and the extra word is squeezed in, scores badly and is flagged."""
+    voice, samples, truth = timed_sentences[0]
+    words = [w.word for w in truth]
+    k = len(words) // 2
+    got = aligner.align(samples, words[:k] + ["elephant"] + words[k:])
+    assert [g.word for g in got] == words[:k] + ["elephant"] + words[k:]
+    assert not got[k].aligned
+    assert aligner._wide is not None          # the retry ran
+    others = got[:k] + got[k + 1:]
+    errs = np.array([abs(g.start - t.start) for g, t in zip(others, truth)])
+    assert np.median(errs) <= 0.025
