@@ -3,8 +3,10 @@
 A `.tlog` written here records what produced it (the `producer`): the audio content's sha256, the
 VAD settings and VAD package version, the model rate, and the engine's identity (engine, model
 fingerprint, document-LM hash, decoder settings). It is reused only when that record equals the
-current one; a missing, damaged, foreign (plain list) or differently produced `.tlog` is recomputed
-and replaced atomically, so an interrupted run never leaves a file a later run would trust.
+current one and its fragment list still has the checksum written with it; a missing, damaged,
+edited or differently produced `.tlog` is recomputed and replaced atomically, so an interrupted run
+never leaves a file a later run would trust. A plain list (another tool's transcripts, no producer
+record) is the user's data: it is never replaced; the run stops and says how to proceed.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from .common.errors import UserError
 from .common.fileio import atomic_write_json, user_file_errors
 from .common.hashing import sha256_file
 from .stt.base import SttParams
-from .tlog import TLOG_FORMAT, TLOG_VERSION, TranscriptEntry, load_tlog
+from .common.locks import output_lock
+from .tlog import TLOG_FORMAT, TLOG_VERSION, TranscriptEntry, fragments_checksum, read_tlog
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +52,17 @@ def transcribe_audio(
     vad.validate()
     check_rate(stt.model_rate, vad)
     audio_hash = _audio_hash(audio_path)
+    _refuse_foreign(tlog_path)  # before the seconds of LM building, not after
 
     t0 = time.perf_counter()
     spec = make_engine_spec(stt, clean_text, lm_cache_dir)
     t_lm = time.perf_counter() - t0
     producer = make_producer(audio_hash, vad, stt, engine_identity(spec))
+    with output_lock(tlog_path, f"transcript log {tlog_path}"):
+        return _transcribe_locked(audio_path, tlog_path, producer, spec, vad, stt, t_lm, pretty, show_progress)
 
+
+def _transcribe_locked(audio_path, tlog_path, producer, spec, vad, stt, t_lm, pretty, show_progress):
     cached = read_cached(tlog_path, producer)
     if cached is not None:
         log.info("reusing transcript log %s (%d fragments; made by the same audio, VAD and engine settings)",
@@ -86,9 +94,10 @@ def transcribe_audio(
     entries = [TranscriptEntry(f.start_ms, f.end_ms, " ".join(t.split())) for f, t in zip(fragments, texts)]
     empty = sum(1 for e in entries if not e.transcript)
 
+    fragments = [e.to_dict() for e in entries]
     atomic_write_json(tlog_path, {
         "format": TLOG_FORMAT, "version": TLOG_VERSION, "producer": producer,
-        "fragments": [e.to_dict() for e in entries],
+        "fragments_sha256": fragments_checksum(fragments), "fragments": fragments,
     }, pretty=pretty)
     rate = len(fragments) / t_stt if t_stt > 0 else float("inf")
     log.info("times: load %.2f s, VAD %.2f s, LM %.2f s, STT %.2f s (%d fragments, %.1f fragments/s, "
@@ -127,22 +136,44 @@ def make_producer(audio_hash: str, vad: VadParams, stt: SttParams, engine: dict[
     return json.loads(json.dumps(producer, sort_keys=True))
 
 
+def _foreign(tlog_path: Path) -> UserError:
+    # A plain list carries no record of what made it: it is another tool's (or the user's)
+    # transcripts. Neither trusted as a cache nor overwritten.
+    return UserError(
+        f"{tlog_path} holds transcripts from another tool (a plain JSON list, no record of what made "
+        f"it); align will not overwrite it: drop --audio to align with it, or give --tlog NEW.tlog "
+        f"for the transcripts made from the audio")
+
+
+def _refuse_foreign(tlog_path: Path) -> None:
+    if not tlog_path.is_file():
+        return
+    try:
+        tlog = read_tlog(tlog_path)
+    except UserError:
+        return  # damaged: reported and replaced later
+    if tlog.producer is None:
+        raise _foreign(tlog_path)
+
+
 def read_cached(tlog_path: Path, producer: dict[str, Any]) -> list[TranscriptEntry] | None:
     """Entries of `tlog_path` if it was made by exactly `producer`; None (with the reason logged) if not."""
     if not tlog_path.exists():
         return None
     try:
-        entries, stored = load_tlog(tlog_path)
+        tlog = read_tlog(tlog_path)
     except UserError as e:
         log.warning("transcript log %s is damaged, recomputing it (%s)", tlog_path, e)
         return None
+    stored = tlog.producer
     if stored is None:
-        # A plain list carries no record of what made it: with the audio at hand, recompute rather
-        # than trust it (give --tlog without --audio to use another tool's transcripts).
-        log.info("transcript log %s has no producer record (plain list), recomputing it from the audio", tlog_path)
-        return None
+        raise _foreign(tlog_path)
     if stored != producer:
         changed = sorted(k for k in set(stored) | set(producer) if stored.get(k) != producer.get(k))
         log.info("transcript log %s was made with different %s, recomputing it", tlog_path, ", ".join(changed))
         return None
-    return entries
+    if not tlog.intact:
+        log.warning("transcript log %s: its fragments do not match the checksum written with them (edited "
+                    "after it was written, or an older format), recomputing it", tlog_path)
+        return None
+    return tlog.entries

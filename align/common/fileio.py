@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -24,15 +25,43 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     tmp_path = Path(tmp)
     try:
+        # mkstemp makes the file 0600; the result must have the mode a plain open() gives: the
+        # replaced file's mode, or 0666 less the umask for a new file.
+        try:
+            os.fchmod(fd, new_file_mode(path))
+        finally:
+            os.close(fd)
         yield tmp_path
         os.replace(tmp_path, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where Linux tells it (/proc), else by
+    setting and restoring it."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def new_file_mode(path: str | os.PathLike) -> int:
+    """Permission bits an `open(path, "w")` would leave: the existing file's, or 0666 & ~umask."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~current_umask()
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -49,9 +78,38 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 def dump_json(obj: Any, pretty: bool = False) -> str:
     """Deterministic JSON text: UTF-8 characters kept, fixed separators, trailing newline."""
+    # allow_nan=False: a bare NaN/Infinity is not JSON; inputs are checked for them when read
+    # (`check_finite`), so reaching this is a bug, not a user error.
     if pretty:
-        return json.dumps(obj, ensure_ascii=False, indent=4) + "\n"
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
+        return json.dumps(obj, ensure_ascii=False, indent=4, allow_nan=False) + "\n"
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n"
+
+
+def find_nonfinite(obj: Any, where: str = "") -> tuple[str, float] | None:
+    """(key path, value) of the first NaN/Infinity float inside a JSON value, or None."""
+    if isinstance(obj, float):
+        return None if math.isfinite(obj) else (where, obj)
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            hit = find_nonfinite(v, f"{where}.{k}" if where else str(k))
+            if hit:
+                return hit
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            hit = find_nonfinite(v, f"{where}[{i}]")
+            if hit:
+                return hit
+    return None
+
+
+def check_finite(obj: Any, where: str) -> None:
+    """UserError naming `where` and the field if a JSON value holds NaN or Infinity (which JSON
+    cannot represent: writing them back would make an invalid file)."""
+    hit = find_nonfinite(obj)
+    if hit:
+        field, value = hit
+        raise UserError(f"{where}: field \"{field}\" is {value}, which is not a valid JSON number; "
+                        f"use a finite number or null")
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any, pretty: bool = False) -> None:

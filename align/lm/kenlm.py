@@ -4,7 +4,9 @@ pronunciation dictionary covering exactly the document's words, cached by conten
 Everything is built in a temporary directory inside the cache and renamed into place in one
 step, so neither the user's text directory nor a half-built cache entry ever sees scratch
 files. A cache entry is reused when the key (text, LM parameters, base dictionary and g2p
-method) matches and its files are intact.
+method) matches and every file still has the sha256 recorded in its info file; a damaged entry
+is reported in one warning, removed and rebuilt. A build directory holds a lock while its
+builder lives, so the build directories of killed runs are recognised and removed.
 """
 
 from __future__ import annotations
@@ -14,25 +16,30 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..common.errors import MissingDependencyError, UserError
-from ..common.fileio import atomic_path, dump_json
+from ..common.fileio import atomic_path, atomic_write_text, dump_json
 from ..common.hashing import sha256_file, sha256_json, sha256_text
+from ..common.locks import exclusive_lock, is_locked
 from . import g2p
 from .lexicon import default_dict_path, format_lexicon, load_lexicon
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: info.json records each file's sha256
 RESERVED = frozenset({"<s>", "</s>", "<unk>"})
 # What DeepSpeech's scorer packages expect: trie, 8-bit quantisation, pointer compression,
 # no vocabulary inside the binary (the scorer stores it separately).
 BINARY_OPTIONS = ("-a", "255", "-q", "8", "-v", "trie")
 ARPA_NAME, BINARY_NAME, DICT_NAME, VOCAB_NAME, INFO_NAME = (
     "lm.arpa", "lm.binary", "lm.dict", "vocab.txt", "info.json")
+BINARY_INFO_NAME = "lm.binary.sha256"
+BUILD_PREFIX, BUILD_LOCK = ".build-", ".lock"
 
 
 @dataclass(frozen=True)
@@ -67,8 +74,9 @@ def find_kenlm_tool(name: str) -> Path:
     """Path of a KenLM program (`lmplz`, `build_binary`).
 
     $ALIGN_KENLM_BIN, when set, is the only place looked at (an explicit choice should not be
-    silently replaced by another build); otherwise PATH, then /usr/local/bin (where
-    bin/setup.sh installs them even when that is not on PATH).
+    silently replaced by another build); otherwise PATH, then the directory of the running Python
+    (a virtual environment's bin/, where bin/setup.sh installs them when it cannot write to
+    /usr/local; found even when the venv is not activated), then /usr/local/bin.
     """
     env = os.environ.get("ALIGN_KENLM_BIN")
     if env:
@@ -82,9 +90,11 @@ def find_kenlm_tool(name: str) -> Path:
     found = shutil.which(name)
     if found:
         return Path(found)
-    cand = Path("/usr/local/bin") / name
-    if cand.is_file() and os.access(cand, os.X_OK):
-        return cand
+    # sys.executable not resolved: a venv's python is a symlink to the system one.
+    for d in (Path(sys.executable).parent, Path("/usr/local/bin")):
+        cand = d / name
+        if cand.is_file() and os.access(cand, os.X_OK):
+            return cand
     raise MissingDependencyError(
         f"KenLM's `{name}`",
         "run `bash bin/setup.sh` (builds lmplz/build_binary), or use --stt-no-own-lm",
@@ -113,16 +123,56 @@ def _run(cmd: list[str], what: str, cwd: Path) -> None:
         raise UserError(f"{what} failed (exit {proc.returncode}): {tail}")
 
 
-def _entry_ok(d: Path) -> bool:
+def _entry_problem(d: Path) -> str | None:
+    """Why the cache entry `d` cannot be used (None: intact). Every file's sha256 must equal the
+    one recorded in info.json: a truncated or edited lm.arpa would crash the decoder."""
     try:
         info = json.loads((d / INFO_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return (
-        isinstance(info, dict)
-        and info.get("format") == CACHE_FORMAT
-        and all((d / n).is_file() and (d / n).stat().st_size > 0 for n in (ARPA_NAME, DICT_NAME, VOCAB_NAME))
-    )
+    except FileNotFoundError:
+        return f"{INFO_NAME} is missing"
+    except (OSError, ValueError) as e:
+        return f"{INFO_NAME} is unreadable ({e})"
+    if not isinstance(info, dict) or info.get("format") != CACHE_FORMAT or not isinstance(info.get("sha256"), dict):
+        return f"{INFO_NAME} is not a format-{CACHE_FORMAT} record"
+    for name in (ARPA_NAME, DICT_NAME, VOCAB_NAME):
+        want = info["sha256"].get(name)
+        try:
+            got = sha256_file(d / name)
+        except OSError:
+            return f"{name} is missing"
+        if got != want:
+            return f"{name} does not match its recorded checksum (truncated or edited)"
+    return None
+
+
+def _entry_ok(d: Path) -> bool:
+    return _entry_problem(d) is None
+
+
+def clean_stale_builds(cache_dir: Path) -> int:
+    """Remove build directories whose builder is gone (killed mid-build); a live builder holds
+    the lock in its directory. Returns how many were removed."""
+    removed = 0
+    try:
+        found = [p for p in cache_dir.iterdir() if p.name.startswith(BUILD_PREFIX) and p.is_dir()]
+    except OSError:
+        return 0
+    for d in found:
+        lock = d / BUILD_LOCK
+        if is_locked(lock):
+            continue
+        if not lock.exists():
+            try:  # a builder takes its lock just after creating the directory: give it a minute
+                if time.time() - d.stat().st_mtime < 60:
+                    continue
+            except OSError:
+                continue
+        shutil.rmtree(d, ignore_errors=True)
+        removed += 1
+    if removed:
+        log.info("document LM cache: removed %d unfinished build folder(s) of interrupted runs in %s",
+                 removed, cache_dir)
+    return removed
 
 
 def _build_entry(build: Path, lines: list[list[str]], params: LmParams, base_dict: Path, key: str) -> dict:
@@ -143,20 +193,28 @@ def _build_entry(build: Path, lines: list[list[str]], params: LmParams, base_dic
     (build / DICT_NAME).write_text(format_lexicon(entries), encoding="utf-8")
     (build / VOCAB_NAME).write_text("".join(w + "\n" for w in vocab), encoding="utf-8")
     info = {"format": CACHE_FORMAT, "key": key, "n_words": len(vocab), "n_g2p": len(missing),
-            "g2p_words": missing[:200]}
+            "g2p_words": missing[:200],
+            "sha256": {n: sha256_file(build / n) for n in (ARPA_NAME, DICT_NAME, VOCAB_NAME)}}
     (build / INFO_NAME).write_text(dump_json(info, pretty=True), encoding="utf-8")
     return info
 
 
 def _add_binary(entry: Path, params: LmParams) -> Path:
-    out = entry / BINARY_NAME
-    if out.is_file() and out.stat().st_size > 0:
-        return out
+    out, sums = entry / BINARY_NAME, entry / BINARY_INFO_NAME
+    if out.is_file():
+        try:
+            if sums.read_text(encoding="ascii").strip() == sha256_file(out):
+                return out
+        except OSError:
+            pass
+        log.warning("document LM cache: %s is damaged (checksum mismatch), rebuilding it", out)
     tool = find_kenlm_tool("build_binary")
     with tempfile.TemporaryDirectory(prefix=".bb-", dir=entry) as scratch, atomic_path(out) as tmp:
         cmd = [str(tool), "-S", params.memory, "-T", str(Path(scratch) / "bb-"), *BINARY_OPTIONS,
                str(entry / ARPA_NAME), str(tmp)]
         _run(cmd, "KenLM build_binary", Path(scratch))
+        digest = sha256_file(tmp)
+    atomic_write_text(sums, digest + "\n")
     return out
 
 
@@ -178,7 +236,8 @@ def build_document_lm(
         raise UserError("the cleaned text has no words: nothing to build a language model from "
                         "(check the text file and the alphabet)")
     base_dict = Path(base_dict) if base_dict is not None else default_dict_path()
-    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    # Absolute: lmplz runs in the build directory, where a relative path would point elsewhere.
+    cache_dir = (Path(cache_dir) if cache_dir is not None else default_cache_dir()).expanduser().absolute()
     corpus_hash = sha256_text("\n".join(" ".join(t) for t in lines))
     # lmplz's sorting memory does not change the model: left out of the key.
     key = sha256_json({
@@ -187,22 +246,35 @@ def build_document_lm(
         "g2p": g2p.g2p_method(),
     })
     entry = cache_dir / key
-    if _entry_ok(entry):
+    problem = _entry_problem(entry) if entry.exists() else "absent"
+    if problem is None:
         info = json.loads((entry / INFO_NAME).read_text(encoding="utf-8"))
         log.info("document LM: reusing cached %s (%d words, %d pronounced by g2p)",
                  entry, info["n_words"], info["n_g2p"])
     else:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        build = Path(tempfile.mkdtemp(prefix=".build-", dir=cache_dir))
+        if entry.exists():
+            log.warning("document LM cache entry %s is damaged (%s): removed, rebuilding it", entry, problem)
+            shutil.rmtree(entry, ignore_errors=True)
         try:
-            info = _build_entry(build, lines, params, base_dict, key)
-            if entry.exists() and not _entry_ok(entry):
-                shutil.rmtree(entry, ignore_errors=True)  # damaged earlier entry
-            try:
-                os.rename(build, entry)
-            except OSError:
-                if not _entry_ok(entry):  # lost a race to a concurrent builder: theirs is fine
-                    raise
+            cache_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UserError(f"cannot create the LM cache directory {cache_dir} ({e.strerror}); "
+                            f"give a writable --lm-cache-dir") from None
+        clean_stale_builds(cache_dir)
+        build = Path(tempfile.mkdtemp(prefix=BUILD_PREFIX, dir=cache_dir))
+        try:
+            # Locked until renamed into place: other runs' clean_stale_builds leave it alone.
+            with exclusive_lock(build / BUILD_LOCK, f"LM build {build}"):
+                info = _build_entry(build, lines, params, base_dict, key)
+                if entry.exists() and not _entry_ok(entry):
+                    shutil.rmtree(entry, ignore_errors=True)  # damaged earlier entry
+                try:
+                    os.rename(build, entry)
+                except OSError:
+                    if not _entry_ok(entry):  # lost a race to a concurrent builder: theirs is fine
+                        raise
+                else:
+                    (entry / BUILD_LOCK).unlink(missing_ok=True)
         finally:
             shutil.rmtree(build, ignore_errors=True)
         log.info("document LM: built %d-gram model of %d words; %d word(s) not in %s were "

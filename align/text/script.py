@@ -1,4 +1,10 @@
-"""Reading the original text: plain text, one phrase per line, or a `.script` JSON file."""
+"""Reading the original text: plain text, one phrase per line, or a `.script` JSON file.
+
+A text is checked against a size limit before it is read: alignment holds several per-character
+arrays of the text (the original, the clean text, the maps between them, the 3-gram index), about
+40 bytes of memory per byte of text, so a 200 MB file would need 8 GB. Documents above the limit
+are refused with a message; split them (one book per chapter) or raise the limit.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +12,36 @@ import os
 from pathlib import Path
 
 from ..common.errors import UserError
-from ..common.fileio import read_json, read_text
+from ..common.fileio import check_finite, read_json, read_text, user_file_errors
 from .normalise import Phrase
 
+# 50 MB: about 2 GB of memory while aligning; a long book is 1-3 MB of text.
+TEXT_MAX_BYTES = 50_000_000
 
-def read_script(path: str | os.PathLike, meaningful_newlines: bool = False) -> tuple[str, list[Phrase]]:
+
+def check_text_size(path: Path, max_bytes: int | None) -> None:
+    """UserError if the file at `path` is larger than `max_bytes` (None: no limit)."""
+    if max_bytes is None:
+        return
+    with user_file_errors(path, "text file"):
+        size = path.stat().st_size
+    if size > max_bytes:
+        raise UserError(f"{path}: the text is {size / 1e6:.1f} MB, above the limit of {max_bytes / 1e6:g} MB "
+                        f"(--text-max-bytes; aligning needs about 40 bytes of memory per byte of text): split "
+                        f"it into smaller documents, or raise --text-max-bytes")
+
+
+def read_script(path: str | os.PathLike, meaningful_newlines: bool = False,
+                max_bytes: int | None = TEXT_MAX_BYTES) -> tuple[str, list[Phrase]]:
     """Return (original text, phrases).
 
     `.script` files are a JSON list of objects with a string `text` and any other keys (meta);
     their original text is the entries' texts joined by newlines. A plain-text file is its own
-    original text: one phrase, or one per line with `meaningful_newlines`.
+    original text: one phrase, or one per line with `meaningful_newlines`. A file larger than
+    `max_bytes` is refused before it is read (None: no limit).
     """
     path = Path(path)
+    check_text_size(path, max_bytes)
     if path.suffix == ".script":
         data = read_json(path, "script file")
         if not isinstance(data, list):
@@ -28,7 +52,9 @@ def read_script(path: str | os.PathLike, meaningful_newlines: bool = False) -> t
             if not isinstance(entry, dict) or not isinstance(entry.get("text"), str):
                 raise UserError(f"{path}: entry {i} needs a string \"text\" key")
             texts.append(entry["text"])
-            metas.append({k: v for k, v in entry.items() if k != "text"})
+            meta = {k: v for k, v in entry.items() if k != "text"}
+            check_finite(meta, f"{path}: entry {i}")
+            metas.append(meta)
         original = "\n".join(texts)
         phrases, pos = [], 0
         for text, meta in zip(texts, metas):

@@ -114,16 +114,23 @@ def test_worker_count_does_not_invalidate(wav, lm_cache, counting):
 
 
 @needs_lmplz
-@pytest.mark.parametrize("damage", ["truncated", "plain-list", "garbage", "wrong-object"])
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "wrong-object", "edited-body", "v1-no-checksum"])
 def test_damaged_or_foreign_tlog_is_recomputed(wav, lm_cache, counting, damage):
     tlog = wav.with_suffix(".tlog")
     run(wav, tlog, lm_cache)
     good = tlog.read_text()
     if damage == "truncated":
         tlog.write_text(good[: len(good) // 2])
-    elif damage == "plain-list":
-        # another tool's transcripts: with the audio given, not trusted (no producer record)
-        tlog.write_text(json.dumps(json.loads(good)["fragments"]))
+    elif damage == "edited-body":
+        # same producer record, a transcript changed by hand: not trusted as a cache
+        data = json.loads(good)
+        data["fragments"][1]["transcript"] = "something nobody said"
+        tlog.write_text(json.dumps(data))
+    elif damage == "v1-no-checksum":
+        data = json.loads(good)
+        del data["fragments_sha256"]
+        data["version"] = 1
+        tlog.write_text(json.dumps(data))
     elif damage == "garbage":
         tlog.write_bytes(b"\xff\xfe not json")
     else:
@@ -132,6 +139,21 @@ def test_damaged_or_foreign_tlog_is_recomputed(wav, lm_cache, counting, damage):
     assert len(counting) == 2
     assert len(entries) == 4
     assert json.loads(tlog.read_text()) == json.loads(good)  # rewritten, same content (deterministic)
+
+
+@needs_lmplz
+def test_plain_list_tlog_is_never_replaced(wav, lm_cache, counting):
+    """Another tool's transcripts (a plain list) at the .tlog path: refused, file untouched."""
+    from align.common.errors import UserError
+
+    tlog = wav.with_suffix(".tlog")
+    theirs = json.dumps([{"start": 0, "end": 900, "transcript": "their own words"}])
+    tlog.write_text(theirs)
+    with pytest.raises(UserError, match="another tool.*will not overwrite.*--tlog NEW.tlog"):
+        run(wav, tlog, lm_cache)
+    assert tlog.read_text() == theirs
+    assert counting == []
+    assert sorted(p.name for p in wav.parent.iterdir()) == ["speech.tlog", "speech.wav"]
 
 
 @needs_lmplz

@@ -1,0 +1,86 @@
+"""Hostile numbers and sizes in `align`'s inputs: one clear line naming the file and field, exit 1,
+no output file; never a traceback or an invalid-JSON `.aligned`."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+TEXT = "the quick brown fox jumps over the lazy dog. the dog sleeps in the sun all day long.\n"
+GOOD = [{"start": 0, "end": 2000, "transcript": "the quick brown fox jumps over the lazy dog"},
+        {"start": 2500, "end": 4500, "transcript": "the dog sleeps in the sun all day long"}]
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "align.cli.align", "--no-progress", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+def one_error_line(r) -> str:
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    errors = [line for line in r.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1, r.stderr
+    return errors[0]
+
+
+@pytest.mark.parametrize("name, raw, expect", [
+    ("huge", '{"start": 1' + "0" * 400 + ', "end": 2000, "transcript": "x"}', r'entry 0: "start".*401-digit'),
+    ("negative", '{"start": -500, "end": 2000, "transcript": "x"}', r'entry 0: "start" must be a non-negative'),
+    ("nan-time", '{"start": NaN, "end": 2000, "transcript": "x"}', r'entry 0: "start" must be'),
+    ("nan-meta", '{"start": 0, "end": 2000, "transcript": "x", "score": NaN}', r'entry 0: field "score" is nan'),
+    ("inf-nested", '{"start": 0, "end": 2000, "transcript": "x", "m": {"q": [1, -Infinity]}}',
+     r'entry 0: field "m\.q\[1\]" is -inf'),
+])
+def test_bad_tlog_numbers(tmp_path, name, raw, expect):
+    tlog, script, out = tmp_path / "a.tlog", tmp_path / "a.txt", tmp_path / "a.aligned"
+    script.write_text(TEXT)
+    tlog.write_text("[" + raw + "]")
+    line = one_error_line(run("--tlog", tlog, "--script", script, "--aligned", out))
+    assert str(tlog) in line
+    assert re.search(expect, line), line
+    assert not out.exists()
+
+
+def test_nan_in_script_meta(tmp_path):
+    tlog, script, out = tmp_path / "a.tlog", tmp_path / "a.script", tmp_path / "a.aligned"
+    tlog.write_text(json.dumps(GOOD))
+    script.write_text('[{"text": "the quick brown fox jumps over the lazy dog.", "speaker": "a"},'
+                      ' {"text": "the dog sleeps in the sun all day long.", "confidence": NaN}]')
+    line = one_error_line(run("--tlog", tlog, "--script", script, "--aligned", out))
+    assert str(script) in line and 'entry 1: field "confidence" is nan' in line
+    assert not out.exists()
+
+    # the same without the NaN aligns, and the output is valid strict JSON
+    script.write_text('[{"text": "the quick brown fox jumps over the lazy dog.", "speaker": "a"},'
+                      ' {"text": "the dog sleeps in the sun all day long.", "confidence": 0.5}]')
+    r = run("--tlog", tlog, "--script", script, "--aligned", out)
+    assert r.returncode == 0, r.stderr
+    json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"bare {c} in output"))
+
+
+def test_text_above_the_size_limit_is_refused_before_reading(tmp_path):
+    """A 60 MB text (sparse file: no disk, instant) is refused by size, not read into memory."""
+    tlog, script, out = tmp_path / "a.tlog", tmp_path / "big.txt", tmp_path / "a.aligned"
+    tlog.write_text(json.dumps(GOOD))
+    with open(script, "wb") as f:
+        f.truncate(60_000_000)
+    line = one_error_line(run("--tlog", tlog, "--script", script, "--aligned", out))
+    assert str(script) in line and "60.0 MB" in line and "limit of 50 MB" in line and "--text-max-bytes" in line
+    assert not out.exists()
+
+
+def test_read_script_limit(tmp_path):
+    from align.common.errors import UserError
+    from align.text.script import read_script
+
+    p = tmp_path / "t.txt"
+    p.write_text("x" * 1000)
+    assert read_script(p, max_bytes=1000)[0] == "x" * 1000
+    assert read_script(p, max_bytes=None)[0] == "x" * 1000
+    with pytest.raises(UserError, match="limit of 0.000999 MB"):
+        read_script(p, max_bytes=999)
