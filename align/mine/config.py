@@ -8,8 +8,11 @@ override) and the key. String values may use `${data_dir}`.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import enum
+import math
 import re
+import reprlib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -168,6 +171,13 @@ def _type_name(tp) -> str:
             dict: "a mapping"}.get(tp, str(tp))
 
 
+def _short(value: Any) -> str:
+    """A bounded repr for error messages (a value may be huge, e.g. expanded YAML aliases)."""
+    r = reprlib.Repr()
+    r.maxstring, r.maxother, r.maxlist, r.maxdict, r.maxlevel = 60, 60, 6, 6, 3
+    return r.repr(value)
+
+
 def _coerce(value: Any, tp, where: str) -> Any:
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
@@ -175,37 +185,50 @@ def _coerce(value: Any, tp, where: str) -> Any:
             return None
         (inner,) = [a for a in typing.get_args(tp) if a is not type(None)]
         return _coerce(value, inner, where)
-    bad = UserError(f"{where}: expected {_type_name(tp)}, got {value!r}")
+
+    def bad() -> UserError:  # formatted only when raised: repr of a valid value can be costly
+        return UserError(f"{where}: expected {_type_name(tp)}, got {_short(value)}")
+
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         try:
             return tp(value)
-        except ValueError:
-            raise bad from None
+        except (ValueError, TypeError):
+            raise bad() from None
     if tp is bool:
         if isinstance(value, bool):
             return value
-        raise bad
+        raise bad()
     if tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        raise bad
+        raise bad()
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        raise bad
+            try:
+                return float(value)
+            except OverflowError:
+                raise UserError(f"{where}: {len(str(abs(value)))}-digit number is out of range") from None
+        raise bad()
     if tp is str:
         if isinstance(value, str):
             return value
-        raise bad
+        raise bad()
     if tp is list:
         if isinstance(value, list):
             return value
-        raise bad
+        raise bad()
     if tp is dict:
         if isinstance(value, dict):
             return value
-        raise bad
+        raise bad()
     raise AssertionError(tp)
+
+
+def _unknown_key(where: str, key: str, known) -> UserError:
+    """One line: the unknown key and the closest known one."""
+    close = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(known)
+    return UserError(f"{where}: unknown key '{key}'; {hint} (mine --write-default-config lists every key)")
 
 
 def _fields(cls) -> dict[str, Any]:
@@ -230,12 +253,12 @@ def _interpolate(value: Any, data_dir: Optional[str], where: str) -> Any:
 def _build_lang(name: str, raw: Any, data_dir: Optional[str], source: str) -> LangConfig:
     where = f"{source}: lang_configs.{name}"
     if not isinstance(raw, dict):
-        raise UserError(f"{where}: expected a mapping with existing_embedding_glob etc., got {raw!r}")
+        raise UserError(f"{where}: expected a mapping with existing_embedding_glob etc., got {_short(raw)}")
     types_ = _fields(LangConfig)
     kwargs = {}
     for key, value in raw.items():
         if key not in types_:
-            raise UserError(f"{where}.{key}: unknown key (known: {', '.join(types_)})")
+            raise _unknown_key(f"{where}.{key}", key, types_)
         value = _coerce(value, types_[key], f"{where}.{key}")
         kwargs[key] = _interpolate(value, data_dir, f"{where}.{key}")
     if not kwargs.get("existing_embedding_glob"):
@@ -250,10 +273,10 @@ def build_config(raw: dict, source: str) -> MineConfig:
     types_ = _fields(MineConfig)
     for key in raw:
         if key not in types_:
-            raise UserError(f"{source}: unknown key '{key}' (known: {', '.join(types_)})")
+            raise _unknown_key(source, key, types_)
     data_dir = raw.get("data_dir")
     if data_dir is not None and not isinstance(data_dir, str):
-        raise UserError(f"{source}: data_dir: expected a string, got {data_dir!r}")
+        raise UserError(f"{source}: data_dir: expected a string, got {_short(data_dir)}")
     kwargs: dict[str, Any] = {}
     for key, value in raw.items():
         where = f"{source}: {key}"
@@ -268,6 +291,23 @@ def build_config(raw: dict, source: str) -> MineConfig:
     return cfg
 
 
+# The allowed range of every numeric key (inclusive). Floats must also be finite. knn bounds the
+# (rows x knn) neighbour arrays: 1024 neighbours of 1M rows already take 12 GB per direction.
+RANGES: dict[str, tuple[float, float]] = {
+    "knn": (1, 1024),
+    "threshold": (-1e6, 1e6),
+    "score_max": (-1e6, 1e6),
+    "alpha": (0.0, 1.0),
+    "k_extract": (1, 1024),
+    "exact_max_rows": (1, 2**40),
+    "nprobe": (1, 65536),
+    "rescore_factor": (0, 1000),
+    "train_sample": (1, 2**31 - 1),
+    "seed": (0, 2**32 - 1),
+    "batch_size": (1, 1 << 20),
+}
+
+
 def _check(cfg: MineConfig, source: str) -> None:
     def err(key: str, msg: str) -> UserError:
         return UserError(f"{source}: {key}: {msg}")
@@ -277,7 +317,7 @@ def _check(cfg: MineConfig, source: str) -> None:
             raise err("pairs", "give either pairs or src_lang/tgt_lang, not both")
         for p in cfg.pairs:
             if not (isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)):
-                raise err("pairs", f"each entry must be [src, tgt], got {p!r}")
+                raise err("pairs", f"each entry must be [src, tgt], got {_short(p)}")
     else:
         if not cfg.src_lang:
             raise err("src_lang", "missing (or give pairs: [[src, tgt], ...])")
@@ -291,26 +331,81 @@ def _check(cfg: MineConfig, source: str) -> None:
                 raise err("lang_configs", f"no entry for language '{lang}'")
     if not cfg.output_dir:
         raise err("output_dir", "missing")
-    positive = {"knn": cfg.knn, "nprobe": cfg.nprobe, "batch_size": cfg.batch_size,
-                "exact_max_rows": cfg.exact_max_rows}
-    for key, v in positive.items():
-        if v < 1:
-            raise err(key, f"must be at least 1, got {v}")
-    if cfg.rescore_factor < 0:
-        raise err("rescore_factor", f"must be 0 or more, got {cfg.rescore_factor}")
+    for key, (lo, hi) in RANGES.items():
+        v = getattr(cfg, key)
+        if v is None:
+            continue
+        if isinstance(v, float) and not math.isfinite(v):
+            raise err(key, f"must be a finite number, got {v}")
+        if not lo <= v <= hi:
+            raise err(key, f"must be between {lo:g} and {hi:g}, got {_short(v)}")
     if cfg.k_extract is not None and not 1 <= cfg.k_extract <= cfg.knn:
         raise err("k_extract", f"must be between 1 and knn ({cfg.knn}), got {cfg.k_extract}")
-    if not 0.0 <= cfg.alpha <= 1.0:
-        raise err("alpha", f"must be between 0 and 1, got {cfg.alpha}")
     if cfg.score_max is not None and cfg.score_max < cfg.threshold:
         raise err("score_max", f"{cfg.score_max} is below threshold {cfg.threshold}")
-    if cfg.train_sample is not None and cfg.train_sample < 1:
-        raise err("train_sample", f"must be at least 1, got {cfg.train_sample}")
     if cfg.aux_scorer is AuxScorer.AUTOPCP and not cfg.autopcp_path:
         raise err("autopcp_path", "aux_scorer: autopcp needs the comparator path")
     for v in cfg.score_thresholds:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise err("score_thresholds", f"expected numbers, got {v!r}")
+            raise err("score_thresholds", f"expected numbers, got {_short(v)}")
+        if not math.isfinite(v) or abs(v) > 1e6:
+            raise err("score_thresholds", f"expected finite numbers, got {v}")
+
+
+# A config file is a few dozen values; aliases that expand past this are a mistake or an attack
+# (a 600-byte "billion laughs" file expands to billions of values).
+MAX_YAML_VALUES = 100_000
+
+
+def _expanded_size(node, memo: dict, active: set) -> int:
+    """Number of values `node` stands for once every alias is expanded (memoised per node, so
+    linear in the file even when the expansion is exponential)."""
+    import yaml
+
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if key in active:
+        raise ValueError("recursive alias")
+    active.add(key)
+    n = 1
+    if isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            n += _expanded_size(child, memo, active)
+            if n > MAX_YAML_VALUES:
+                break
+    elif isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            n += _expanded_size(k, memo, active) + _expanded_size(v, memo, active)
+            if n > MAX_YAML_VALUES:
+                break
+    active.discard(key)
+    memo[key] = n
+    return n
+
+
+def safe_load_yaml(text: str, where: str) -> Any:
+    """yaml.safe_load, but aliases may not expand past MAX_YAML_VALUES values, nor refer to
+    themselves. Raises yaml.YAMLError for invalid YAML, UserError for those two cases."""
+    import yaml
+
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        try:
+            n = _expanded_size(node, {}, set())
+        except ValueError:
+            raise UserError(f"{where}: a YAML alias refers to itself; write the values out") from None
+        except RecursionError:
+            raise UserError(f"{where}: YAML nested too deeply") from None
+        if n > MAX_YAML_VALUES:
+            raise UserError(f"{where}: YAML aliases expand to more than {MAX_YAML_VALUES:,} values "
+                            f"(an alias bomb?); write the values out instead of repeating aliases")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -323,7 +418,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not key or not all(key.split(".")):
         raise UserError(f"override '{text}': empty key")
     try:
-        parsed = yaml.safe_load(value) if value != "" else None
+        parsed = safe_load_yaml(value, f"override '{text}'") if value != "" else None
     except yaml.YAMLError:
         parsed = value
     return key.split("."), parsed
@@ -359,7 +454,7 @@ def load_config(path: Optional[str | Path], overrides: list[str] = ()) -> MineCo
         source = str(path)
         text = read_text(path, "config file")
         try:
-            loaded = yaml.safe_load(text)
+            loaded = safe_load_yaml(text, str(path))
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             pos = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
@@ -380,15 +475,14 @@ def _check_override_keys(over: dict) -> None:
     types_ = _fields(MineConfig)
     for key, value in over.items():
         if key not in types_:
-            raise UserError(f"override {key}=...: unknown key '{key}' (known: {', '.join(types_)})")
+            raise _unknown_key(f"override {key}=...", key, types_)
         if key == "lang_configs":
             lang_types = _fields(LangConfig)
             for lang, sub in value.items():
                 if isinstance(sub, dict):
                     for k, v in sub.items():
                         if k not in lang_types:
-                            raise UserError(f"override lang_configs.{lang}.{k}=...: unknown key "
-                                            f"(known: {', '.join(lang_types)})")
+                            raise _unknown_key(f"override lang_configs.{lang}.{k}=...", k, lang_types)
                         _coerce(v, lang_types[k], f"override lang_configs.{lang}.{k}")
             continue
         _coerce(value, types_[key], f"override {key}")

@@ -12,8 +12,8 @@ from typing import Optional
 import numpy as np
 
 from ..common.errors import UserError
-from ..common.fileio import atomic_path
-from ..common.hashing import sha256_json
+from ..common.fileio import atomic_path, atomic_write_text
+from ..common.hashing import sha256_file, sha256_json
 from ..common.progress import progress
 from .shards import ShardSet, gather_rows, iter_blocks
 
@@ -114,9 +114,20 @@ def build_index(shards: ShardSet, params: IndexParams, cache_dir: Path, *, show_
     """Train (if needed) and populate the index, or reuse the cached file. Returns (path, cached)."""
     faiss = _faiss()
     path = Path(cache_dir) / "index" / f"{label or 'lang'}.{params.key(shards)}.faiss"
+    sums = path.with_name(path.name + ".sha256")
     if path.exists():
-        log.info("%s: reusing cached index %s", label, path)
-        return path, True
+        # A truncated index file makes faiss raise deep inside the search: check the checksum
+        # written with it first.
+        try:
+            ok = sums.read_text(encoding="ascii").strip() == sha256_file(path)
+        except OSError:
+            ok = False
+        if ok:
+            log.info("%s: reusing cached index %s", label, path)
+            return path, True
+        log.warning("%s: cached index %s is damaged (checksum mismatch or missing): removed, rebuilding it",
+                    label, path)
+        path.unlink(missing_ok=True)
     index = _create(shards.dim, params)
     if not index.is_trained:
         rng = np.random.default_rng(params.seed)
@@ -135,6 +146,8 @@ def build_index(shards: ShardSet, params: IndexParams, cache_dir: Path, *, show_
         raise RuntimeError(f"index holds {index.ntotal} rows, expected {shards.rows}")
     with atomic_path(path) as tmp:
         faiss.write_index(index, str(tmp))
+        digest = sha256_file(tmp)
+    atomic_write_text(sums, digest + "\n")
     return path, False
 
 

@@ -3,11 +3,19 @@
 Queries are streamed block by block from the memory-mapped shards; the result of each query
 shard is checkpointed atomically in the cache, so an interrupted run resumes with the first
 shard that is not done, and a rerun with new margin/blend/threshold settings reads them back.
+
+The search blocks have a fixed size (SEARCH_BLOCK rows from each shard's start), not
+`batch_size`: faiss's matrix products round differently for differently shaped blocks, and the
+scores, hence the output bytes, must not depend on a memory setting.
+
+A checkpoint is checked before use (readable, the expected shapes, neighbour ids within the other
+language's rows, cosines within [-1, 1]); a damaged one is reported, removed and recomputed.
 """
 
 from __future__ import annotations
 
 import logging
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -21,7 +29,8 @@ from .shards import Shard, ShardSet, iter_blocks
 
 log = logging.getLogger(__name__)
 
-KNN_VERSION = 1
+KNN_VERSION = 2  # 2: fixed search blocks, content-hashed shards
+SEARCH_BLOCK = 1024  # query rows per faiss search call (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -73,7 +82,7 @@ def run_job(job: KnnJob, index=None) -> str:
         index = load_index(Path(job.index_path), job.nprobe, job.gpu)
     sims = np.empty((job.shard.rows, job.k), np.float32)
     ids = np.empty((job.shard.rows, job.k), np.int64)
-    for start, block in iter_blocks(job.shard, job.batch_size):
+    for start, block in iter_blocks(job.shard, SEARCH_BLOCK):
         s, i = search_block(index, block, job.k)
         sims[start : start + len(block)] = s
         ids[start : start + len(block)] = i
@@ -83,23 +92,41 @@ def run_job(job: KnnJob, index=None) -> str:
     return job.out_path
 
 
-def load_checkpoint(path: Path, rows: int, k: int) -> Optional[tuple[np.ndarray, np.ndarray]]:
-    """A finished query shard's result, or None if missing or not what we expect."""
-    if not path.exists():
-        return None
+def checkpoint_problem(path: Path, rows: int, k: int, n_other: int) -> tuple[Optional[str], Optional[tuple]]:
+    """(None, (sims, ids)) for a usable checkpoint; (reason, None) for a damaged one."""
     try:
         with np.load(path) as z:
             sims, ids = z["sims"], z["ids"]
-    except (OSError, ValueError, KeyError, EOFError):
-        log.warning("ignoring unreadable kNN checkpoint %s", path)
-        return None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        return f"unreadable: {type(e).__name__}", None
     if sims.shape != (rows, k) or ids.shape != (rows, k):
+        return f"shape {sims.shape}/{ids.shape}, expected ({rows}, {k})", None
+    if ids.dtype.kind not in "iu" or sims.dtype != np.float32:
+        return f"dtypes {sims.dtype}/{ids.dtype}", None
+    if ids.size and (ids.min() < -1 or ids.max() >= n_other):
+        return f"neighbour ids outside 0..{n_other - 1}", None
+    valid = ids >= 0
+    s = sims[valid]
+    if not np.all(np.isfinite(s)) or (s.size and (s.min() < -1.01 or s.max() > 1.01)):
+        return "cosines outside [-1, 1]", None
+    return None, (sims, ids.astype(np.int64, copy=False))
+
+
+def load_checkpoint(path: Path, rows: int, k: int, n_other: int) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """A finished query shard's result, or None if missing; a damaged one is reported in one
+    warning and removed (it will be recomputed)."""
+    if not path.exists():
         return None
-    return sims, ids
+    problem, got = checkpoint_problem(path, rows, k, n_other)
+    if problem is not None:
+        log.warning("kNN checkpoint %s is damaged (%s): removed, recomputing it", path, problem)
+        path.unlink(missing_ok=True)
+        return None
+    return got
 
 
 def run_knn(query: ShardSet, index_path: Path, out_dir: Path, *, k: int, nprobe: int, batch_size: int,
-            gpu: bool, executor: str = "local", show_progress: bool = True, label: str = "",
+            gpu: bool, n_other: int, executor: str = "local", show_progress: bool = True, label: str = "",
             on_shard_done: Optional[Callable[[str, int], None]] = None) -> KnnResult:
     """kNN of every query row; per-shard checkpoints in `out_dir` make the step resumable.
 
@@ -109,7 +136,7 @@ def run_knn(query: ShardSet, index_path: Path, out_dir: Path, *, k: int, nprobe:
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = [KnnJob(index_path=str(index_path), shard=s, k=k, nprobe=nprobe, batch_size=batch_size, gpu=gpu,
                    out_path=str(out_dir / f"q{i:05d}.npz")) for i, s in enumerate(query.shards)]
-    todo = [i for i, j in enumerate(jobs) if load_checkpoint(Path(j.out_path), j.shard.rows, k) is None]
+    todo = [i for i, j in enumerate(jobs) if load_checkpoint(Path(j.out_path), j.shard.rows, k, n_other) is None]
     if len(todo) < len(jobs):
         log.info("%s: %d of %d query shards already searched (cache)", label, len(jobs) - len(todo), len(jobs))
     if todo:
@@ -135,8 +162,8 @@ def run_knn(query: ShardSet, index_path: Path, out_dir: Path, *, k: int, nprobe:
     ids = np.empty((query.rows, k), np.int64)
     starts = query.starts
     for i, job in enumerate(jobs):
-        got = load_checkpoint(Path(job.out_path), job.shard.rows, k)
-        if got is None:
-            raise RuntimeError(f"kNN result for {job.shard.path} missing after search")
+        problem, got = checkpoint_problem(Path(job.out_path), job.shard.rows, k, n_other)
+        if problem is not None:
+            raise RuntimeError(f"kNN result for {job.shard.path} is not usable right after the search: {problem}")
         sims[starts[i] : starts[i + 1]], ids[starts[i] : starts[i + 1]] = got
     return KnnResult(sims=sims, ids=ids, computed_shards=len(todo))

@@ -11,6 +11,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..common.errors import UserError
+from ..common.locks import exclusive_lock
 from .blend import Choice, choose
 from .config import AuxScorer, Dedup, MarginType, MineConfig, MineType
 from .index import build_index, make_params
@@ -22,6 +23,8 @@ from .shards import MetaSet, ShardSet, check_aux, lookup_meta, open_meta, open_s
 from .steps import StepMeter
 
 log = logging.getLogger(__name__)
+
+LOCK_NAME = ".mine.lock"  # in output_dir while a run writes there
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ class PairResult:
 def open_language(cfg: MineConfig, lang: str, dim: Optional[int] = None) -> LangData:
     lc = cfg.lang(lang)
     key = f"lang_configs.{lang}"
-    emb = open_shards(lc.existing_embedding_glob, f"{key}.existing_embedding_glob", dim)
+    emb = open_shards(lc.existing_embedding_glob, f"{key}.existing_embedding_glob", dim, hash_content=True)
     aux = None
     if lc.existing_aux_embedding_glob:
         aux = open_shards(lc.existing_aux_embedding_glob, f"{key}.existing_aux_embedding_glob")
@@ -72,9 +75,12 @@ def mine(cfg: MineConfig, *, show_progress: bool = True, hooks: MineHooks = Mine
     """Run every language pair of the config; outputs go to output_dir (or output_dir/<src>-<tgt>)."""
     results = []
     pairs = cfg.lang_pairs()
-    for src, tgt in pairs:
-        out_dir = Path(cfg.output_dir) if len(pairs) == 1 else Path(cfg.output_dir) / f"{src}-{tgt}"
-        results.append(mine_pair(cfg, src, tgt, out_dir, show_progress=show_progress, hooks=hooks))
+    root = Path(cfg.output_dir)
+    # Two runs into one output_dir would do the same work twice and race on every file.
+    with exclusive_lock(root / LOCK_NAME, f"output_dir {root}"):
+        for src, tgt in pairs:
+            out_dir = root if len(pairs) == 1 else root / f"{src}-{tgt}"
+            results.append(mine_pair(cfg, src, tgt, out_dir, show_progress=show_progress, hooks=hooks))
     return results
 
 
@@ -129,6 +135,7 @@ def mine_pair(cfg: MineConfig, src_lang: str, tgt_lang: str, out_dir: Path, *, s
         with meter.step(f"knn_{d}"):
             knn[d] = run_knn(query.emb, path, knn_dir(cache_dir, label, query.emb, ikey, cfg.knn, cfg.nprobe, cfg.gpu),
                              k=cfg.knn, nprobe=cfg.nprobe, batch_size=cfg.batch_size, gpu=cfg.gpu,
+                             n_other=(y if d == "x2y" else x).emb.rows,
                              executor=cfg.executor.value, show_progress=show_progress, label=label,
                              on_shard_done=hooks.on_knn_shard_done)
 

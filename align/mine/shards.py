@@ -6,7 +6,9 @@ is what the index returns and what pairs.tsv.gz reports.
 
 from __future__ import annotations
 
+import dataclasses
 import glob as globmod
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -35,9 +37,13 @@ def discover(pattern: str, key: str) -> list[str]:
     numbered and unnumbered files, or two files with the same number, is an error because
     the row order would be a guess.
     """
-    paths = sorted(p for p in globmod.glob(pattern) if os.path.isfile(p))
+    paths = sorted(globmod.glob(pattern))
     if not paths:
         raise UserError(f"{key}: no file matches the glob '{pattern}'")
+    for p in paths:  # a shard silently left out would shift every later row number
+        if not os.path.isfile(p):
+            raise UserError(f"{key}: '{p}' matches the glob '{pattern}' but is {_not_file(p)}; "
+                            f"remove it or narrow the glob")
     numbers = [shard_number(p) for p in paths]
     if all(n is None for n in numbers):
         return paths
@@ -53,19 +59,45 @@ def discover(pattern: str, key: str) -> list[str]:
     return [seen[n] for n in sorted(seen)]
 
 
+def _not_file(p: str) -> str:
+    if os.path.islink(p):
+        try:
+            os.stat(p)
+        except FileNotFoundError:
+            return f"a dangling symlink (to '{os.readlink(p)}')"
+        except OSError as e:
+            return f"a symlink that cannot be followed ({e.strerror})"
+    if os.path.isdir(p):
+        return "a directory"
+    return "not a regular file"
+
+
+def content_hash(path: str, chunk: int = 8 << 20) -> str:
+    """sha256 of a shard's bytes: the cache key must change when the content does, even when a
+    rewrite keeps the size and the modification time (about 0.5 GB/s; hashlib releases the GIL,
+    so shards are hashed in parallel threads)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
 @dataclass(frozen=True)
 class Shard:
     path: str
     rows: int
     dim: int
     dtype: str
-    size: int
-    mtime_ns: int
+    sha256: Optional[str] = None  # content hash (embedding shards: what cache keys depend on)
 
     def identity(self) -> dict:
-        """What the cache key depends on: path, size, mtime and the header's shape/dtype."""
-        return {"path": os.path.abspath(self.path), "rows": self.rows, "dim": self.dim, "dtype": self.dtype,
-                "size": self.size, "mtime_ns": self.mtime_ns}
+        """What the cache key depends on: the content hash and the header's shape/dtype (not the
+        path or modification time: a moved data directory keeps its cache, a rewritten shard
+        does not)."""
+        if self.sha256 is None:
+            raise AssertionError(f"{self.path}: shard opened without its content hash")
+        return {"sha256": self.sha256, "rows": self.rows, "dim": self.dim, "dtype": self.dtype}
 
     def open(self) -> np.ndarray:
         return np.load(self.path, mmap_mode="r")
@@ -112,14 +144,19 @@ def open_shard(path: str, key: str) -> Shard:
         raise UserError(f"{key}: '{path}' has dtype {arr.dtype}; expected float16 or float32")
     if not arr.flags.c_contiguous:
         raise UserError(f"{key}: '{path}' is stored in Fortran order; save it C-ordered")
-    st = os.stat(path)
-    return Shard(path=path, rows=int(arr.shape[0]), dim=int(arr.shape[1]), dtype=arr.dtype.name,
-                 size=st.st_size, mtime_ns=st.st_mtime_ns)
+    return Shard(path=path, rows=int(arr.shape[0]), dim=int(arr.shape[1]), dtype=arr.dtype.name)
 
 
-def open_shards(pattern: str, key: str, dim: Optional[int] = None) -> ShardSet:
-    """Discover and check a glob's shards: 2-D float16/float32, one dimension, one dtype."""
+def open_shards(pattern: str, key: str, dim: Optional[int] = None, hash_content: bool = False) -> ShardSet:
+    """Discover and check a glob's shards: 2-D float16/float32, one dimension, one dtype.
+    hash_content: also compute each shard's content hash (for shards that key a cache)."""
     shards = tuple(open_shard(p, key) for p in discover(pattern, key))
+    if hash_content:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as ex:
+            digests = list(ex.map(content_hash, [s.path for s in shards]))
+        shards = tuple(dataclasses.replace(s, sha256=h) for s, h in zip(shards, digests))
     first = shards[0]
     for s in shards[1:]:
         if s.dim != first.dim:
