@@ -19,6 +19,7 @@ from .common.errors import UsageError
 from .common.hashing import sha256_file, sha256_json
 from .stt.base import SttParams
 from .text.engine import AlignParams
+from .text.script import TEXT_MAX_BYTES
 
 DEFAULT_ALPHABET = Path(__file__).resolve().parents[1] / "models" / "en" / "alphabet.txt"
 STT_ENGINES = ("pocketsphinx", "deepspeech", "whisper", "vosk")
@@ -40,12 +41,15 @@ class RunOptions:
     ray_address: Optional[str] = None    # Ray: an existing cluster; None starts a local one
     show_progress: bool = True
     lm_cache_dir: Optional[str] = None   # where document language models are cached
+    text_max_bytes: int = TEXT_MAX_BYTES  # larger text files are refused unread (0: no limit)
 
     def validate(self) -> None:
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
             raise UsageError(f"--workers must be a whole number >= 1, got {self.workers!r}")
         if self.executor not in EXECUTORS:
             raise UsageError(f"--executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
+        if isinstance(self.text_max_bytes, bool) or not isinstance(self.text_max_bytes, int) or self.text_max_bytes < 0:
+            raise UsageError(f"--text-max-bytes must be a whole number >= 0 (0: no limit), got {self.text_max_bytes!r}")
 
 
 def _finite(name: str, v: Any, lo: float | None = None, hi: float | None = None, *, lo_open: bool = False,

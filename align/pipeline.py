@@ -178,8 +178,19 @@ def align_document(job: DocumentJob, config: AlignConfig, *, alphabet=None, writ
     """Align one document and (with `write`) write `config.formats` atomically.
 
     Bad inputs raise `UserError` naming the file; nothing is written then. `alphabet` may be
-    passed in to load it once for many documents.
+    passed in to load it once for many documents. While writing, the output holds an advisory
+    lock: a second run writing the same output at the same time is refused (UserError).
     """
+    if not write:
+        return _align_document(job, config, alphabet, write, hooks, show_progress)
+    from .common.locks import output_lock
+
+    with output_lock(job.aligned, f"{job.aligned}"):
+        return _align_document(job, config, alphabet, write, hooks, show_progress)
+
+
+def _align_document(job: DocumentJob, config: AlignConfig, alphabet, write: bool, hooks: Sequence[Hook],
+                    show_progress: Optional[bool]) -> AlignResult:
     from .text.engine import align_transcripts
     from .text.normalise import normalise
     from .text.script import read_script
@@ -187,7 +198,7 @@ def align_document(job: DocumentJob, config: AlignConfig, *, alphabet=None, writ
     show = config.run.show_progress if show_progress is None else show_progress
     if alphabet is None:
         alphabet = config.load_alphabet()
-    original, phrases = read_script(job.script, config.meaningful_newlines)
+    original, phrases = read_script(job.script, config.meaningful_newlines, config.run.text_max_bytes or None)
     if not original.strip():
         raise UserError(f"{job.script}: the text file is empty")
     ct = normalise(original, phrases, alphabet, config.align.text)

@@ -84,3 +84,38 @@ def test_read_script_limit(tmp_path):
     assert read_script(p, max_bytes=None)[0] == "x" * 1000
     with pytest.raises(UserError, match="limit of 0.000999 MB"):
         read_script(p, max_bytes=999)
+
+
+def test_text_max_bytes_option(tmp_path):
+    tlog, script, out = tmp_path / "a.tlog", tmp_path / "a.txt", tmp_path / "a.aligned"
+    tlog.write_text(json.dumps(GOOD))
+    script.write_text(TEXT)
+    line = one_error_line(run("--tlog", tlog, "--script", script, "--aligned", out, "--text-max-bytes", "50"))
+    assert "above the limit of 5e-05 MB" in line and not out.exists()
+    r = run("--tlog", tlog, "--script", script, "--aligned", out, "--text-max-bytes", "0")
+    assert r.returncode == 0, r.stderr
+
+
+def test_second_run_writing_the_same_output_is_refused(tmp_path):
+    """A real process holds the output's lock as a running `align` does: refused, one line."""
+    import os
+    import signal
+
+    tlog, script, out = tmp_path / "a.tlog", tmp_path / "a.txt", tmp_path / "a.aligned"
+    tlog.write_text(json.dumps(GOOD))
+    script.write_text(TEXT)
+    code = ("import sys, time; from align.common.locks import output_lock\n"
+            "with output_lock(sys.argv[1]):\n    print('locked', flush=True); time.sleep(120)\n")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        line = one_error_line(run("--tlog", tlog, "--script", script, "--aligned", out))
+        assert line == (f"align: error: {out} is being written by another run (pid {holder.pid}) "
+                        f"(lock {tmp_path / '.a.aligned.lock'}); wait for it to finish, or write elsewhere")
+        assert not out.exists()
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
+    r = run("--tlog", tlog, "--script", script, "--aligned", out)  # the dead holder's lock is free
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.aligned", "a.tlog", "a.txt"]

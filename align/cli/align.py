@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = p.add_argument_group("text normalisation")
     g.add_argument("--text-meaningful-newlines", action="store_true", help="plain text: each line is a phrase")
+    g.add_argument("--text-max-bytes", type=int, default=None, metavar="BYTES",
+                   help="refuse a text file larger than this before reading it (aligning needs about 40 bytes "
+                   "of memory per byte of text; 0: no limit; default 50000000)")
     g.add_argument("--text-keep-dashes", action="store_true", help="do not turn dashes into spaces")
     g.add_argument("--text-keep-ws", action="store_true", help="do not collapse whitespace")
     g.add_argument("--text-keep-casing", action="store_true", help="do not lower-case")
@@ -211,7 +214,8 @@ def config_from_args(args: argparse.Namespace):
         model_rate=args.stt_model_rate, workers=args.stt_workers, own_lm=not args.stt_no_own_lm,
     )
     run = RunOptions(force=args.force, show_progress=not args.no_progress,
-                     lm_cache_dir=str(args.lm_cache_dir) if args.lm_cache_dir else None)
+                     lm_cache_dir=str(args.lm_cache_dir) if args.lm_cache_dir else None,
+                     **({} if args.text_max_bytes is None else {"text_max_bytes": args.text_max_bytes}))
     return AlignConfig(align=params, vad=vad, stt=stt, alphabet=str(args.alphabet) if args.alphabet else None,
                        meaningful_newlines=args.text_meaningful_newlines, start=args.start,
                        num_samples=args.num_samples, pretty=args.output_pretty, run=run,
