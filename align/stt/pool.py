@@ -3,12 +3,20 @@
 Workers use the "spawn" start method (safe with threads and on every OS; no state inherited by
 fork) and load the engine once each in the pool initializer. A failure on one fragment is
 logged and yields an empty transcript; a failure to load the engine stops the run.
+
+Workers die with their parent: on Linux each asks the kernel for SIGKILL when its parent goes
+(prctl PR_SET_PDEATHSIG), so a `kill -9` of `align` does not leave workers decoding for minutes;
+with the workers gone, multiprocessing's resource tracker sees its pipe close and exits too.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
+import os
+import signal
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Sequence
 
@@ -26,7 +34,25 @@ log = logging.getLogger(__name__)
 _WORKER: dict = {}
 
 
-def _init_worker(spec: EngineSpec) -> None:
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """In a worker process: get SIGKILL when the parent dies (Linux), and exit now if it already
+    has (it may die before the request is made: the worker is then a child of init)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def _init_worker(spec: EngineSpec, parent_pid: int | None = None) -> None:
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     try:
         _WORKER["engine"] = load_engine(spec)
     except BaseException as e:  # reported with the first task, as one clear message
@@ -80,7 +106,8 @@ def transcribe_fragments(
             # ProcessPoolExecutor rather than multiprocessing.Pool: a worker that dies (killed,
             # crashed, unimportable __main__) raises BrokenProcessPool instead of hanging.
             ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(spec,)) as ex:
+            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                     initargs=(spec, os.getpid())) as ex:
                 results = ex.map(_worker_task, (f.samples for f in fragments))
                 try:
                     for i, (text, err, load_err) in enumerate(results):
