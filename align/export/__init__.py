@@ -1,0 +1,1 @@
+"""Training sets from aligned audio: selection, splitting, clip cutting, manifests, tar shards."""

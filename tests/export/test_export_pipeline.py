@@ -1,0 +1,254 @@
+"""align-export end to end: clips equal the source slices, manifests parse and add up, tar shards, reruns."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import stat
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from align.export.audio import frame_range
+
+RATE = 16000
+
+
+def make_doc(tmp: Path, name: str = "book", seconds: int = 20, rate: int = RATE, channels: int = 1, n: int = 30,
+             seed: int = 0) -> tuple[Path, Path, list[dict]]:
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((seconds * rate, channels)) * 4000).astype(np.int16)
+    audio = tmp / f"{name}.wav"
+    sf.write(audio, x, rate, subtype="PCM_16")
+    utts = []
+    step = seconds * 1000 / n
+    for i in range(n):
+        start = round(i * step + 37.31 * (i % 3), 2)
+        end = round(start + step * 0.8 - 11.7 * (i % 4), 2)
+        text = f"word{i} and more"
+        utts.append({"start": start, "end": end, "transcript": text, "text-start": i * 20, "text-end": i * 20 + 16,
+                     "meta": {"speaker": [f"spk{i % 5}"]}, "aligned-raw": f"Word{i},\nand more.", "aligned": text,
+                     "cer": (i % 10) / 10, "wer": (i % 7) / 7})
+    aligned = tmp / f"{name}.aligned"
+    aligned.write_text(json.dumps(utts), encoding="utf-8")
+    return audio, aligned, utts
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "align.cli.export", "--no-progress", *args], capture_output=True,
+                          text=True, cwd=cwd, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+
+
+def test_clips_equal_source_slices_and_manifests_add_up(tmp_path):
+    audio, aligned, utts = make_doc(tmp_path)
+    src, _ = sf.read(audio, dtype="int16", always_2d=True)
+    out = tmp_path / "out"
+    r = cli("--audio", str(audio), "--aligned", str(aligned), "--target-dir", str(out), "--filter", "cer >= 0.8",
+            "--original-text")
+    assert r.returncode == 0, r.stderr
+    kept = [(i, u) for i, u in enumerate(utts) if u["cer"] < 0.8]
+    rows = list(csv.DictReader(open(out / "all.csv", encoding="utf-8", newline="")))
+    assert len(rows) == len(kept)
+    nemo = [json.loads(line) for line in open(out / "all.jsonl", encoding="utf-8")]
+    for (i, u), row, rec in zip(kept, rows, nemo):
+        clip = out / row["wav_filename"]
+        data, rate = sf.read(clip, dtype="int16", always_2d=True)
+        a, b = frame_range(u["start"], u["end"], RATE)
+        assert rate == RATE and np.array_equal(data, src[a:b])                      # sample for sample
+        assert abs(len(data) / RATE - (u["end"] - u["start"]) / 1000) <= 1 / RATE    # within one sample
+        assert int(row["wav_filesize"]) == clip.stat().st_size
+        assert row["transcript"] == u["aligned"] and row["original_text"] == "Word%d, and more." % i
+        assert rec["audio_filepath"] == row["wav_filename"] and rec["duration"] == len(data) / RATE
+        assert rec["text"] == u["aligned"] and rec["utterance_id"] == f"book-{i:06d}"
+        assert rec["meta"] == u["meta"] and rec["original_text"] == row["original_text"]
+    total = sum(sf.info(out / r["wav_filename"]).duration for r in rows)
+    assert abs(sum(r["duration"] for r in nemo) - total) < 1e-9
+    mode = stat.S_IMODE(os.stat(out / "all.csv").st_mode)
+    assert mode == 0o666 & ~_umask()          # normal permissions, not mkstemp's 0600
+    assert stat.S_IMODE(os.stat(out / rows[0]["wav_filename"]).st_mode) == mode
+
+
+def _umask() -> int:
+    m = os.umask(0)
+    os.umask(m)
+    return m
+
+
+def test_lhotse_reads_the_manifests(tmp_path, monkeypatch):
+    lhotse = pytest.importorskip("lhotse", reason="lhotse is not installed (pip install lhotse)")
+    audio, aligned, utts = make_doc(tmp_path, n=12)
+    out = tmp_path / "out"
+    assert cli("--audio", str(audio), "--aligned", str(aligned), "--target-dir", str(out)).returncode == 0
+    monkeypatch.chdir(out)   # paths are relative to the target directory
+    recs = lhotse.load_manifest("all.recordings.jsonl")
+    sups = lhotse.load_manifest("all.supervisions.jsonl")
+    cuts = lhotse.CutSet.from_manifests(recordings=recs, supervisions=sups)
+    assert len(cuts) == 12
+    src, _ = sf.read(audio, dtype="float32", always_2d=True)
+    for i, cut in enumerate(sorted(cuts, key=lambda c: c.id)):
+        a, b = frame_range(utts[i]["start"], utts[i]["end"], RATE)
+        samples = cut.load_audio()
+        assert samples.shape == (1, b - a)
+        np.testing.assert_allclose(samples[0], src[a:b, 0], atol=1e-6)
+        assert cut.supervisions[0].text == utts[i]["aligned"] and cut.supervisions[0].speaker == f"spk{i % 5}"
+    recs.validate() if hasattr(recs, "validate") else None
+    lhotse.validate(recs)
+    lhotse.validate(sups)
+
+
+def test_resample_channels_flac_headers_match(tmp_path):
+    audio, aligned, utts = make_doc(tmp_path, rate=44100, channels=2, n=8, seconds=10)
+    out = tmp_path / "out"
+    r = cli("--audio", str(audio), "--aligned", str(aligned), "--target-dir", str(out), "--rate", "22050",
+            "--channels", "1", "--format", "flac", "--manifests", "nemo")
+    assert r.returncode == 0, r.stderr
+    nemo = [json.loads(line) for line in open(out / "all.jsonl")]
+    assert len(nemo) == 8 and not (out / "all.csv").exists()
+    for u, rec in zip(utts, nemo):
+        info = sf.info(out / rec["audio_filepath"])
+        assert (info.samplerate, info.channels, info.format) == (22050, 1, "FLAC")
+        assert abs(info.frames / 22050 - (u["end"] - u["start"]) / 1000) <= 1 / 22050
+        assert info.frames / 22050 == rec["duration"]
+    # stereo kept as stereo when asked
+    out2 = tmp_path / "out2"
+    assert cli("--audio", str(audio), "--aligned", str(aligned), "--target-dir", str(out2), "--rate", "44100",
+               "--channels", "2", "--manifests", "csv").returncode == 0
+    src, _ = sf.read(audio, dtype="int16", always_2d=True)
+    row = next(csv.DictReader(open(out2 / "all.csv")))
+    data, _ = sf.read(out2 / row["wav_filename"], dtype="int16", always_2d=True)
+    a, b = frame_range(utts[0]["start"], utts[0]["end"], 44100)
+    assert np.array_equal(data, src[a:b])
+
+
+def test_tar_shards_webdataset_layout_and_determinism(tmp_path):
+    audio, aligned, utts = make_doc(tmp_path, n=25)
+    src, _ = sf.read(audio, dtype="int16", always_2d=True)
+    args = ["--audio", str(audio), "--aligned", str(aligned), "--target-tar", str(tmp_path / "t" / "data.tar"),
+            "--shard-size", "10", "--split", "--split-field", "speaker", "--original-text"]
+    r = cli(*args)
+    assert r.returncode == 0, r.stderr
+    shards = sorted((tmp_path / "t").glob("data-*.tar"))
+    names = [p.name for p in shards]
+    assert "data-train-000000.tar" in names
+    seen = {}
+    for p in shards:
+        with tarfile.open(p) as tf:
+            members = tf.getmembers()
+            keys = sorted({m.name.split(".", 1)[0] for m in members})
+            assert len(keys) <= 10
+            for k in keys:
+                rec = json.loads(tf.extractfile(f"{k}.json").read())
+                wav = tf.extractfile(f"{k}.wav").read()
+                data, rate = sf.read(__import__("io").BytesIO(wav), dtype="int16", always_2d=True)
+                i = int(k.rsplit("-", 1)[1])
+                a, b = frame_range(utts[i]["start"], utts[i]["end"], RATE)
+                assert np.array_equal(data, src[a:b]) and rec["duration"] == len(data) / RATE
+                assert tf.extractfile(f"{k}.txt").read().decode() == utts[i]["aligned"]
+                assert tf.extractfile(f"{k}.original.txt").read().decode() == f"Word{i}, and more."
+                seen[k] = p.name.rsplit("-", 1)[0]
+    assert len(seen) == 25
+    # a speaker's utterances are in one set
+    by_spk = {}
+    for k, shard in seen.items():
+        by_spk.setdefault(utts[int(k.rsplit("-", 1)[1])]["meta"]["speaker"][0], set()).add(shard)
+    assert all(len(v) == 1 for v in by_spk.values())
+    before = {p.name: p.read_bytes() for p in shards}
+    assert cli(*args, "--force").returncode == 0
+    assert {p.name: p.read_bytes() for p in sorted((tmp_path / "t").glob("data-*.tar"))} == before
+
+
+def test_rerun_resumes_refuses_and_forces(tmp_path):
+    audio, aligned, utts = make_doc(tmp_path, n=10)
+    out = tmp_path / "out"
+    base = ["--audio", str(audio), "--aligned", str(aligned), "--target-dir", str(out)]
+    assert cli(*base).returncode == 0
+    snapshot = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    # an interrupted run: one clip missing, one truncated, a manifest gone
+    clips = sorted((out / "all").iterdir())
+    clips[0].unlink()
+    clips[1].write_bytes(clips[1].read_bytes()[:100])
+    (out / "all.csv").unlink()
+    r = cli(*base)
+    assert r.returncode == 0, r.stderr
+    assert "kept from an earlier run: 8 clips" in r.stderr
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == snapshot
+    # other options: refused, nothing touched
+    r = cli(*base, "--filter", "cer > 0.5")
+    assert r.returncode == 1 and "other options or inputs; use --force" in r.stderr
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == snapshot
+    # --force: the new export replaces the old one and removes its files
+    r = cli(*base, "--filter", "cer > 0.5", "--force")
+    assert r.returncode == 0, r.stderr
+    assert len(list((out / "all").iterdir())) == sum(1 for u in utts if u["cer"] <= 0.5)
+    # a foreign non-empty directory is refused
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    r = cli("--audio", str(audio), "--aligned", str(aligned), "--target-dir", str(foreign))
+    assert r.returncode == 1 and "not empty" in r.stderr
+    assert not list(foreign.glob("*.csv"))
+
+
+def test_dry_run_writes_nothing(tmp_path):
+    audio, aligned, _ = make_doc(tmp_path, n=10)
+    r = cli("--audio", str(audio), "--aligned", str(aligned), "--target-dir", str(tmp_path / "out"), "--dry-run",
+            "--split")
+    assert r.returncode == 0 and "dry run: nothing written" in r.stderr and "train:" in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_catalog_workers_and_utterances_past_the_end(tmp_path):
+    a1, al1, u1 = make_doc(tmp_path, "one", n=6, seconds=6)
+    a2, al2, u2 = make_doc(tmp_path, "two", n=6, seconds=6, seed=1)
+    data = json.loads(al2.read_text())
+    data.append({**data[-1], "start": 7000.0, "end": 8000.0})      # beyond the 6 s of audio
+    al2.write_text(json.dumps(data))
+    cat = tmp_path / "c.catalog"
+    cat.write_text(json.dumps([{"audio": "one.wav", "aligned": "one.aligned", "script": "x.txt"},
+                               {"audio": "two.wav", "aligned": "two.aligned"}]))
+    r = cli("--catalog", str(cat), "--target-dir", str(tmp_path / "out"), "--workers", "2")
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(open(tmp_path / "out" / "all.csv")))
+    assert [r["wav_filename"] for r in rows] == [f"all/one-{i:06d}.wav" for i in range(6)] + \
+        [f"all/two-{i:06d}.wav" for i in range(6)]
+    assert "not written, outside the audio: 1" in r.stderr
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--filter", "cre > 1"], "unknown field 'cre' at position 1"),
+    (["--criteria", "1 -"], "unexpected end of expression at position 4"),
+    (["--partition", "good"], "expected NUMBER:NAME"),
+    (["--assign-dev", "a"], "need --split-field"),
+])
+def test_usage_errors_exit_2(tmp_path, args, needle):
+    audio, aligned, _ = make_doc(tmp_path, n=3, seconds=3)
+    r = cli("--audio", str(audio), "--aligned", str(aligned), "--target-dir", str(tmp_path / "o"), *args)
+    assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr
+
+
+def test_bad_inputs_one_line(tmp_path):
+    r = cli("--audio", str(tmp_path / "no.wav"), "--aligned", str(tmp_path / "no.aligned"), "--target-dir",
+            str(tmp_path / "o"))
+    assert r.returncode == 1 and "not found" in r.stderr and "Traceback" not in r.stderr
+    (tmp_path / "bad.aligned").write_text("[{\"start\": 1}]")
+    (tmp_path / "a.wav").write_bytes(b"")
+    r = cli("--audio", str(tmp_path / "a.wav"), "--aligned", str(tmp_path / "bad.aligned"), "--target-dir",
+            str(tmp_path / "o"))
+    assert r.returncode == 1 and "bad.aligned: entry 0" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_subtitles_from_export(tmp_path):
+    srt = pytest.importorskip("srt")
+    audio, aligned, utts = make_doc(tmp_path, n=5)
+    r = cli("--audio", str(audio), "--aligned", str(aligned), "--target-dir", str(tmp_path / "s"),
+            "--output-format", "srt", "--filter", "cer > 0.2")
+    assert r.returncode == 0, r.stderr
+    subs = list(srt.parse((tmp_path / "s" / "book.srt").read_text(encoding="utf-8")))
+    assert [s.content for s in subs] == [f"Word{i}, and more." for i in range(3)]
+    assert subs[0].start.total_seconds() == pytest.approx(utts[0]["start"] / 1000, abs=1e-3)
