@@ -162,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--formats", default="aligned", metavar="F1,F2",
                    help="output formats, comma-separated (registered writers of align.writers; each but "
                    "'aligned' goes next to the --aligned file with its own suffix)")
+    g.add_argument("--output-format", choices=("srt", "vtt"), action="append", default=[],
+                   help="also write subtitles carrying the original text next to --aligned (same as adding the "
+                   "format to --formats)")
     for m in METRIC_IDS:
         kind = int if m in INT_METRICS else _finite
         g.add_argument(f"--output-{m}", action="store_true", help=f"add the {METRIC_NAMES[m]} to every utterance")
@@ -219,7 +222,8 @@ def config_from_args(args: argparse.Namespace):
     return AlignConfig(align=params, vad=vad, stt=stt, alphabet=str(args.alphabet) if args.alphabet else None,
                        meaningful_newlines=args.text_meaningful_newlines, start=args.start,
                        num_samples=args.num_samples, pretty=args.output_pretty, run=run,
-                       formats=tuple(dict.fromkeys(f.strip() for f in args.formats.split(",") if f.strip())))
+                       formats=tuple(dict.fromkeys([f.strip() for f in args.formats.split(",") if f.strip()]
+                                                    + list(args.output_format))))
 
 
 def _same_file(a: Optional[Path], b: Optional[Path]) -> bool:

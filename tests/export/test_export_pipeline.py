@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 import os
 import stat
@@ -10,6 +12,7 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -40,9 +43,25 @@ def make_doc(tmp: Path, name: str = "book", seconds: int = 20, rate: int = RATE,
     return audio, aligned, utts
 
 
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "align.cli.export", "--no-progress", *args], capture_output=True,
-                          text=True, cwd=cwd, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+def cli(*args: str) -> SimpleNamespace:
+    """Run align-export's main() in this process (a subprocess per call costs ~0.6 s of imports)."""
+    from align.cli.export import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            rc = main(["--no-progress", "--loglevel", "ERROR", *args])
+        except SystemExit as e:         # argparse errors
+            rc = e.code
+    return SimpleNamespace(returncode=rc, stderr=err.getvalue())
+
+
+def test_cli_as_a_process(tmp_path):
+    audio, aligned, _ = make_doc(tmp_path, n=3, seconds=3)
+    r = subprocess.run([sys.executable, "-m", "align.cli.export", "--audio", str(audio), "--aligned", str(aligned),
+                        "--target-dir", str(tmp_path / "o"), "--filter", "cer >"], capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert r.returncode == 2 and "unexpected end of expression at position 6" in r.stderr
 
 
 def test_clips_equal_source_slices_and_manifests_add_up(tmp_path):
@@ -145,7 +164,7 @@ def test_tar_shards_webdataset_layout_and_determinism(tmp_path):
             for k in keys:
                 rec = json.loads(tf.extractfile(f"{k}.json").read())
                 wav = tf.extractfile(f"{k}.wav").read()
-                data, rate = sf.read(__import__("io").BytesIO(wav), dtype="int16", always_2d=True)
+                data, rate = sf.read(io.BytesIO(wav), dtype="int16", always_2d=True)
                 i = int(k.rsplit("-", 1)[1])
                 a, b = frame_range(utts[i]["start"], utts[i]["end"], RATE)
                 assert np.array_equal(data, src[a:b]) and rec["duration"] == len(data) / RATE

@@ -81,3 +81,41 @@ def test_vtt_parses_back():
     assert "&lt;sweet&gt;" in text and captions[-2].raw_text == "Short &amp; &lt;sweet&gt; line."
     for cap, cue in zip(captions[:-2], cues[:-2]):
         assert cap.text.split("\n") == list(cue.lines)
+
+
+def test_align_writes_subtitles(tmp_path):
+    """`align --output-format srt --output-format vtt` writes both next to the .aligned file."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    srt = pytest.importorskip("srt")
+    webvtt = pytest.importorskip("webvtt")
+    sentences = ["It was a bright cold day in April, and the clocks were striking thirteen.",
+                 "Winston Smith, his chin nuzzled into his breast in an effort to escape the vile wind, slipped "
+                 "quickly through the glass doors of Victory Mansions.",
+                 "The hallway smelt of boiled cabbage and old rag mats."]
+    (tmp_path / "book.txt").write_text("\n".join(sentences), encoding="utf-8")
+    tlog = []
+    t = 0.0
+    for s in sentences:
+        clean = "".join(c for c in s.lower() if c.isalpha() or c in " '")
+        tlog.append({"start": t, "end": t + 60.0 * len(clean), "transcript": " ".join(clean.split())})
+        t += 60.0 * len(clean) + 700
+    (tmp_path / "book.tlog").write_text(json.dumps(tlog), encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "align.cli.align", "--tlog", str(tmp_path / "book.tlog"), "--script",
+                        str(tmp_path / "book.txt"), "--aligned", str(tmp_path / "book.aligned"), "--no-progress",
+                        "--output-format", "srt", "--output-format", "vtt"],
+                       capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert r.returncode == 0, r.stderr
+    aligned = json.loads((tmp_path / "book.aligned").read_text())
+    assert len(aligned) == 3
+    subs = list(srt.parse((tmp_path / "book.srt").read_text(encoding="utf-8")))
+    joined = " ".join(s.content.replace("\n", " ") for s in subs)
+    assert joined == " ".join(" ".join(u["aligned-raw"].split()) for u in aligned)
+    assert subs[0].start.total_seconds() == pytest.approx(aligned[0]["start"] / 1000, abs=1e-3)
+    assert subs[-1].end.total_seconds() == pytest.approx(aligned[-1]["end"] / 1000, abs=1e-3)
+    assert all(len(line) <= 42 for s in subs for line in s.content.split("\n"))
+    caps = webvtt.read(str(tmp_path / "book.vtt")).captions
+    assert [c.text for c in caps] == [s.content for s in subs]
