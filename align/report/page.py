@@ -238,9 +238,14 @@ function play(i) {
   if (p && p.catch) p.catch(() => {});     // no audio device or autoplay policy: the seek still happened
 }
 
-player.addEventListener("timeupdate", () => {
-  if (stopAt !== null && player.currentTime >= stopAt) { player.pause(); stopAt = null; }
-});
+// timeupdate fires only every ~250 ms: poll once per frame while a span plays to stop on time.
+function watch() {
+  if (stopAt === null) return;
+  if (player.currentTime >= stopAt) { player.pause(); stopAt = null; return; }
+  if (!player.paused) requestAnimationFrame(watch);
+}
+player.addEventListener("playing", () => requestAnimationFrame(watch));
+player.addEventListener("timeupdate", watch);
 
 document.getElementById("text").addEventListener("click", ev => {
   const el = ev.target.closest(".u");

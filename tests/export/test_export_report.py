@@ -204,6 +204,14 @@ def test_page_in_headless_chromium(tmp_path):
             t = b.js("document.getElementById('player').currentTime")
             assert utts[order[-1]]["start"] / 1000 - 0.001 <= t <= utts[order[-1]]["start"] / 1000 + 0.3
             b.js("document.getElementById('player').pause()")
+            # playback stops at the utterance end (when this Chromium plays media at all)
+            b.js("document.getElementById('u2').click()")
+            time.sleep(0.3)
+            if not b.js("document.getElementById('player').paused"):
+                time.sleep((utts[2]["end"] - utts[2]["start"]) / 1000 + 0.3)
+                assert b.js("document.getElementById('player').paused")
+                t = b.js("document.getElementById('player').currentTime")
+                assert utts[2]["end"] / 1000 - 0.01 <= t <= utts[2]["end"] / 1000 + 0.1, t
             shot = b.call("Page.captureScreenshot", format="png")
             out = Path(os.environ.get("ALIGN_REPORT_SCREENSHOT", tmp_path / "report.png"))
             out.write_bytes(__import__("base64").b64decode(shot["data"]))
