@@ -19,6 +19,7 @@ setup(
         "soxr>=0.3",
         "rapidfuzz>=3.5",
         "numba>=0.58",
+        "num2words>=0.5.10",
         "faiss-cpu>=1.7.4",
         "webrtcvad-wheels>=2.0.11",
         "pocketsphinx>=5.0.3",

@@ -394,6 +394,324 @@ def make_case(
     return Case(book.text, tlog, truth, book.inserted, stats)
 
 
+# --------------------------------------------------------------------------------------------
+# Messy cases (issue 9): closer to real books and real recordings than make_case.
+#
+# Three kinds of text, each from Debian packages:
+#   licenses: /usr/share/common-licenses (as make_case);
+#   tech:     technical manuals full of identifiers, numbers and symbols (libpng's and S-Lang's
+#             manuals from /usr/share/doc);
+#   prose:    narrative English prose, the King James Genesis (package bible-kjv), verse numbers
+#             removed and verses run together into paragraphs.
+# On top of make_case's noise: the page furniture (running heads with the page number, page
+# numbers alone on a line in one of several styles) falls INSIDE spoken sentences, fragments run
+# across page breaks, footnote marks sit after words, words are hyphenated at line ends, the
+# reader says numbers, symbols and abbreviations aloud (with its own choices, e.g. "e.g." as
+# "for example" or "e g"), and the speech-to-text loses short edge words, confuses
+# similar-sounding words and inserts filler words.
+# --------------------------------------------------------------------------------------------
+
+KINDS = {
+    "licenses": ("GPL-3", "MPL-2.0", "Apache-2.0", "GFDL-1.3", "CC0-1.0", "Artistic", "BSD", "MPL-1.1", "GPL-1"),
+    "tech": ("gz:/usr/share/doc/libpng16-16/libpng-manual.txt.gz", "gz:/usr/share/doc/libslang2/slang.txt.gz"),
+    "prose": ("kjv:Ge1:1-50:26", "kjv:Ex1:1-40:38"),
+}
+FURNITURE_STYLES = ("head-right", "dash-number", "bracket-number", "bare-number", "page-word", "alternating")
+FOOTNOTE_STYLES = ("\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079", "bracket", "star")
+SOFT = "\x00"  # marks a hyphen put at a line end by _hyphenate until the spoken words are known
+HOMOPHONES = {
+    "their": "there", "there": "their", "to": "too", "two": "to", "for": "four", "four": "for", "than": "then",
+    "then": "than", "know": "no", "no": "know", "new": "knew", "here": "hear", "by": "buy", "be": "bee",
+    "one": "won", "where": "wear", "which": "witch", "would": "wood", "our": "are", "right": "write",
+    "its": "it's", "it's": "its", "whole": "hole", "made": "maid", "see": "sea", "some": "sum", "sun": "son",
+}
+SHORT_WORDS = frozenset("a an the of to in on and or is it as at by be we he if so".split())
+FILLERS = ("uh", "um", "the", "and")
+SPOKEN_SYMBOLS = {"&": "and", "%": "percent", "+": "plus", "#": "number", "@": "at", "=": "equals"}
+ABBREVIATIONS = {  # the reader picks one form per occurrence
+    "e.g.": (("for", "example"), ("e", "g")), "i.e.": (("that", "is"), ("i", "e")),
+    "Dr.": (("doctor",),), "Mr.": (("mister",),), "Mrs.": (("missus",),), "St.": (("saint",), ("street",)),
+    "etc.": (("et", "cetera"),), "vs.": (("versus",),), "No.": (("number",),),
+}
+PIECE_RE = re.compile(
+    r"(?P<abbr>e\.g\.|i\.e\.|Dr\.|Mr\.|Mrs\.|St\.|etc\.|vs\.|No\.(?=\s*\d))"
+    r"|(?P<money>[$\u20ac\u00a3]\d[\d,]*(?:\.\d+)?)"
+    r"|(?P<num>\d+(?:[.,:]\d+)*(?:st|nd|rd|th)?%?)"
+    r"|(?P<word>[A-Za-z]+(?:(?:['\u2019]|\x00\n)[A-Za-z]+)*)"
+    r"|(?P<sym>[&%+#@=])"
+)
+
+
+def _read_messy_doc(name: str) -> str:
+    import gzip
+    import subprocess
+
+    if name.startswith("gz:"):
+        with gzip.open(name[3:], "rt", encoding="utf-8", errors="replace") as f:
+            return f.read().replace("\f", "\n")
+    if name.startswith("kjv:"):
+        try:
+            raw = subprocess.run(["bible", name[4:]], capture_output=True, text=True, check=True).stdout
+        except (OSError, subprocess.CalledProcessError):
+            raise SystemExit("make_text_bench: the prose kind needs Debian package bible-kjv (apt-get install bible-kjv)")
+        import textwrap
+
+        paras: list[str] = []
+        cur: list[str] = []
+        for line in raw.splitlines():
+            m = re.match(r"^\s+\d+ (.*)$", line)
+            if m:  # a new verse: a paragraph every few verses, as a printed book would
+                if len(cur) >= 4:
+                    paras.append(" ".join(cur))
+                    cur = []
+                cur.append(m.group(1).strip())
+            elif line.strip() and cur and not re.match(r"^[A-Z][a-z]+ \d+$", line.strip()):
+                cur[-1] += " " + line.strip()
+            elif line.strip():  # a chapter heading, e.g. "Genesis 12"
+                if cur:
+                    paras.append(" ".join(cur))
+                    cur = []
+                paras.append(line.strip())
+        if cur:
+            paras.append(" ".join(cur))
+        return "\n\n".join(textwrap.fill(p, 72) for p in paras) + "\n"
+    return _read_doc(name)
+
+
+def _num_words(tok: str, rng: Random) -> list[str]:
+    """How the reader says a number token (its own choices, with num2words for the words)."""
+    from num2words import num2words
+
+    def words(s: str) -> list[str]:
+        return re.findall(r"[a-z]+", s.lower())
+
+    pct = tok.endswith("%")
+    if pct:
+        tok = tok[:-1]
+    out: list[str]
+    m = re.fullmatch(r"(\d+)(st|nd|rd|th)", tok)
+    if m:
+        out = words(num2words(int(m.group(1)), to="ordinal"))
+    elif re.fullmatch(r"\d{1,2}:\d{2}", tok):
+        h, mi = tok.split(":")
+        out = words(num2words(int(h))) + (["o'clock"] if mi == "00" else (["oh"] if mi[0] == "0" else []) + words(num2words(int(mi))))
+    elif re.fullmatch(r"\d{1,3}(,\d{3})+", tok):
+        out = words(num2words(int(tok.replace(",", ""))))
+    elif re.fullmatch(r"\d+\.\d+", tok):
+        a, b = tok.split(".")
+        out = words(num2words(int(a))) + ["point"] + [w for d in b for w in words(num2words(int(d)))]
+    elif re.fullmatch(r"\d+", tok):
+        n = int(tok)
+        if 1100 <= n <= 2099 and len(tok) == 4 and rng.random() < 0.9:
+            out = words(num2words(n, to="year"))
+        elif len(tok) > 1 and tok[0] == "0":
+            out = [w for d in tok for w in words(num2words(int(d)))]
+        else:
+            out = words(num2words(n))
+    else:  # version numbers, dotted or colon lists: each part, "point" between
+        out = []
+        for k, part in enumerate(re.split(r"[.,:]", tok)):
+            if k:
+                out.append("point" if "." in tok else "")
+            out += words(num2words(int(part))) if part else []
+        out = [w for w in out if w]
+    if rng.random() < 0.5:  # "one hundred and five" or "one hundred five"
+        out = [w for w in out if w != "and"] or out
+    return out + (["percent"] if pct else [])
+
+
+def spoken_words(text: str, base: int, rng: Random) -> list[tuple[str, int, int, int]]:
+    """(clean word, start, end, token id) the reader says for `text` (at offset base). Words
+    from one number/abbreviation share its span and token id: a fragment never splits them."""
+    out = []
+    tid = 0
+    for m in PIECE_RE.finditer(text):
+        s, e = base + m.start(), base + m.end()
+        tid += 1
+        kind = m.lastgroup
+        g = m.group()
+        if kind == "word":
+            out.append((g.lower().replace("\u2019", "'").replace("\x00\n", ""), s, e, tid))
+            continue
+        if kind == "abbr":
+            forms = ABBREVIATIONS[g]
+            ws = list(forms[rng.randrange(len(forms))])
+            e -= 1 if g.endswith(".") and g != "e.g." and g != "i.e." else 0
+        elif kind == "money":
+            num = g[1:]
+            ws = _num_words(num, rng) + [{"$": "dollars", "\u20ac": "euros", "\u00a3": "pounds"}[g[0]]]
+        elif kind == "num":
+            ws = _num_words(g, rng)
+        else:
+            ws = [SPOKEN_SYMBOLS[g]]
+        out += [(w, s, e, tid) for w in ws]
+    return out
+
+
+def _hyphenate(body: str, rng: Random, rate: float) -> str:
+    """Break some long words across a line end with a hyphen, as a typesetter would."""
+    lines = body.split("\n")
+    for i in range(len(lines) - 1):
+        nxt = lines[i + 1]
+        m = re.match(r"^([a-z]{7,})(?=[\s,.;:]|$)", nxt)
+        if m and lines[i].strip() and rng.random() < rate:
+            w = m.group(1)
+            k = rng.randint(3, len(w) - 3)
+            lines[i] = lines[i].rstrip() + " " + w[:k] + SOFT  # a hyphen once the words are known
+            lines[i + 1] = w[k:] + nxt[len(w):]
+    return "\n".join(lines)
+
+
+@dataclass
+class MessyBook:
+    text: str
+    words: list[tuple[str, int, int, int]]
+    inserted: list[tuple[int, int, str]]
+
+
+def build_messy_book(docs: list[tuple[str, str]], rng: Random, footnote_rate: float, hyphen_rate: float) -> MessyBook:
+    style = FURNITURE_STYLES[rng.randrange(len(FURNITURE_STYLES))]
+    fstyle = FOOTNOTE_STYLES[rng.randrange(len(FOOTNOTE_STYLES))]
+    lines: list[tuple[int, str]] = []
+    for di, (_, text) in enumerate(docs):
+        if di:
+            lines += [(di, "\n"), (di, "\n")]
+        lines += [(di, ln) for ln in _hyphenate(text, rng, hyphen_rate).splitlines(keepends=True)]
+    parts: list[str] = []
+    inserted: list[tuple[int, int, str]] = []
+    words: list[tuple[str, int, int, int]] = []
+    pos = 0
+    tid_base = 0
+
+    def emit(s: str, kind: str | None) -> None:
+        nonlocal pos
+        parts.append(s)
+        if kind is not None:
+            inserted.append((pos, pos + len(s), kind))
+        pos += len(s)
+
+    def body(s: str) -> None:
+        nonlocal tid_base
+        # footnote marks after some words that end before punctuation or a space
+        out_pos = 0
+        for m in re.finditer(r"[a-z](?=[,.;:]?\s)", s):
+            if rng.random() < footnote_rate:
+                j = m.end()
+                chunk = s[out_pos:j]
+                sw = spoken_words(chunk, pos, rng)
+                words.extend((w, a, b, t + tid_base) for w, a, b, t in sw)
+                tid_base += len(sw) + 1
+                emit(chunk, None)
+                n = rng.randint(1, 9)
+                mark = fstyle[n - 1] if len(fstyle) == 9 else (f"[{n}]" if fstyle == "bracket" else "*")
+                emit(mark, "footnote-mark")
+                out_pos = j
+        chunk = s[out_pos:]
+        sw = spoken_words(chunk, pos, rng)
+        words.extend((w, a, b, t + tid_base) for w, a, b, t in sw)
+        tid_base += len(sw) + 1
+        emit(chunk, None)
+
+    i = 0
+    p = 0
+    while i < len(lines):
+        p += 1
+        n = rng.randint(*PAGE_LINES)
+        title = docs[lines[i][0]][0].upper()[:50]
+        if style in ("head-right", "page-word") or (style == "alternating" and p % 2):
+            emit(f"{title}{p:>{max(1, TOC_WIDTH - len(title))}}\n", "header")
+        elif style == "alternating":
+            emit(f"{p:<6}{title}\n", "header")
+        else:
+            emit(f"{title}\n", "header")
+        body("".join(ln for _, ln in lines[i:i + n]))
+        i += n
+        foot = {"dash-number": f"- {p} -".center(TOC_WIDTH).rstrip(), "bracket-number": f"[{p}]",
+                "bare-number": f"{p}".center(TOC_WIDTH).rstrip(), "page-word": f"Page {p}"}.get(style)
+        if foot is not None:
+            emit(foot + "\n", "page-number")
+    return MessyBook("".join(parts).replace(SOFT, "-"), words, inserted)
+
+
+def stt_messy(words: list[str], rng: Random, noise: float) -> str:
+    """make_case's noise plus: short first/last words lost, similar-sounding words swapped,
+    filler words inserted."""
+    ws = list(words)
+    if len(ws) > 2 and ws[0] in SHORT_WORDS and rng.random() < 0.35:
+        ws = ws[1:]
+    if len(ws) > 2 and ws[-1] in SHORT_WORDS and rng.random() < 0.35:
+        ws = ws[:-1]
+    ws = [HOMOPHONES[w] if w in HOMOPHONES and rng.random() < 0.15 else w for w in ws]
+    if rng.random() < 0.05:
+        ws.insert(rng.randrange(len(ws) + 1), FILLERS[rng.randrange(len(FILLERS))])
+    return stt_noise(ws, rng, noise, 0.03, 0.03)
+
+
+def make_messy_case(kind: str, seed: int, target_chars: int = 100_000, noise: float = 0.05,
+                    junk_fraction: float = 0.05, footnote_rate: float = 0.004, hyphen_rate: float = 0.15,
+                    pause_at_punctuation: float = 0.75) -> Case:
+    """One messy case of `kind` (licenses, tech, prose); fragments of 4-20 spoken words run
+    across page breaks; truth spans cover the spoken words (the inserts inside them included).
+    pause_at_punctuation: share of the cuts moved to punctuation within 3 words (where a reader
+    pauses); the others fall between any two words."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {sorted(KINDS)}")
+    rng = Random(seed * 1000 + sorted(KINDS).index(kind))
+    docs: list[tuple[str, str]] = []
+    total = 0
+    names = KINDS[kind]
+    k = 0
+    while total < target_chars:
+        text = _read_messy_doc(names[k % len(names)])
+        room = target_chars - total
+        if len(text) > room:
+            cut = text.rfind("\n\n", 0, room)
+            text = text[: cut if cut > room // 2 else room]
+        docs.append((_title(text), text if text.endswith("\n") else text + "\n"))
+        total += len(docs[-1][1])
+        k += 1
+    book = build_messy_book(docs, rng, footnote_rate, hyphen_rate)
+    spoken = book.words
+    # fragment cuts never split the words of one token ("one hundred and five")
+    frags = []
+    w = 0
+    while w < len(spoken):
+        b = min(len(spoken), w + rng.randint(MIN_WORDS, MAX_WORDS))
+        if b < len(spoken) and rng.random() < pause_at_punctuation:
+            # a reader pauses (and the VAD cuts) mostly where the text has punctuation
+            near = [t for t in range(max(w + 2, b - 3), min(len(spoken), b + 4))
+                    if re.search(r"[.,;:!?]|\n\s*\n", book.text[spoken[t - 1][2]:spoken[t][1]])]
+            if near:
+                b = min(near, key=lambda t: (abs(t - b), t))
+        while b < len(spoken) and spoken[b][3] == spoken[b - 1][3]:
+            b += 1
+        if len(spoken) - b < MIN_WORDS:
+            b = len(spoken)
+        frags.append({"junk": False, "words": [x[0] for x in spoken[w:b]], "span": (spoken[w][1], spoken[b - 1][2])})
+        w = b
+    vocab = sorted({x[0] for x in spoken})
+    taboo = _bigrams([x[0] for x in spoken])
+    n_junk = round(junk_fraction * len(frags) / (1 - junk_fraction))
+    slots = sorted(rng.randint(0, len(frags)) for _ in range(n_junk))
+    for j, slot in enumerate(slots):
+        frags.insert(slot + j, {"junk": True, "words": _junk_words(rng, vocab, taboo), "span": None})
+    tlog: list[dict[str, Any]] = []
+    truth: list[dict[str, Any]] = []
+    t = rng.randint(*PAUSE_MS)
+    for f in frags:
+        transcript = stt_messy(f["words"], rng, noise)
+        dur = max(1, round(MS_PER_CHAR * len(" ".join(f["words"])) * rng.uniform(0.85, 1.15)))
+        tlog.append({"start": t, "end": t + dur, "transcript": transcript})
+        t += dur + rng.randint(*PAUSE_MS)
+        span = f["span"]
+        truth.append({"junk": f["junk"], "orig_start": None if span is None else span[0],
+                      "orig_end": None if span is None else span[1], "words": " ".join(f["words"])})
+    inside = sum(1 for f in truth if not f["junk"] for s, e, _ in book.inserted if f["orig_start"] < s < f["orig_end"])
+    stats = {"kind": kind, "seed": seed, "book_chars": len(book.text), "fragments": len(tlog),
+             "junk": sum(1 for x in truth if x["junk"]), "inserts_inside_fragments": inside}
+    return Case(book.text, tlog, truth, book.inserted, stats)
+
+
 def write_case(case: Case, out: str | Path) -> None:
     out = Path(out)
     atomic_write_text(out / "book.txt", case.book)

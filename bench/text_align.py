@@ -6,6 +6,7 @@ rough, gap, metrics) on one core, warm (numba's compiled code loaded), median of
 
     python3 bench/text_align.py                 # 25k, 50k, 100k characters, unrelated text, near copies
     python3 bench/text_align.py --sizes 100000 --repeat 5
+    python3 bench/text_align.py --messy-only     # issue 9: 3 kinds x 3 seeds of messy books
 """
 
 from __future__ import annotations
@@ -19,20 +20,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from make_text_bench import make_case  # noqa: E402
+from make_text_bench import KINDS, make_case, make_messy_case  # noqa: E402
 
 from align.text.alphabet import Alphabet  # noqa: E402
 from align.text.engine import AlignParams, align_transcripts  # noqa: E402
-from align.text.normalise import Phrase, normalise  # noqa: E402
+from align.text.normalise import Phrase, TextParams, normalise  # noqa: E402
 from align.tlog import TranscriptEntry  # noqa: E402
 
 EN = Alphabet.from_labels(" abcdefghijklmnopqrstuvwxyz'")
+# make_case's reader never says numbers (its transcripts leave them out): its cases run with
+# --text-verbalize none; the messy cases with the defaults.
+OLD = AlignParams(text=TextParams(verbalize="none"))
 
 
-def run_case(case, repeat: int):
-    ct = normalise(case.book, [Phrase(0, len(case.book))], EN)
+def run_case(case, repeat: int, ct=None, params: AlignParams = AlignParams()):
+    if ct is None:
+        ct = normalise(case.book, [Phrase(0, len(case.book))], EN, params.text)
     entries = [TranscriptEntry(f["start"], f["end"], f["transcript"]) for f in case.tlog]
-    params = AlignParams()
     align_transcripts(entries, ct, EN, params)  # warm-up: numba cache load
     times, cpu, result = [], [], None
     for _ in range(repeat):
@@ -51,8 +55,12 @@ def run_case(case, repeat: int):
         if u is not None and ct.original_span(u.clean_start, u.clean_end) == (t["orig_start"], t["orig_end"]):
             exact += 1
         else:
-            wrong.append((i, t["words"], u.aligned if u else None))
+            wrong.append((i, t["words"], case.book[u.text_start:u.text_end] if u else None))
     junk_accepted = sum(1 for i in junk if i in by_fragment)
+    # fragments with an unread insert (page furniture, footnote mark) inside their true span
+    inside = [i for i in real if any(case.truth[i]["orig_start"] < s < case.truth[i]["orig_end"]
+                                     for s, _, _ in case.inserted)]
+    wrong_ids = {w[0] for w in wrong}
     return {
         "chars": len(case.book),
         "fragments": len(entries),
@@ -65,6 +73,8 @@ def run_case(case, repeat: int):
         "cpu": statistics.median(cpu),
         "timings": result.timings,
         "wrong": wrong,
+        "inside": len(inside),
+        "inside_ok": sum(1 for i in inside if i not in wrong_ids),
     }
 
 
@@ -74,14 +84,22 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--show-wrong", type=int, default=5, help="print up to N misaligned fragments")
+    ap.add_argument("--kinds", nargs="+", default=sorted(KINDS), help="messy kinds (licenses, prose, tech)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="seeds of the messy cases")
+    ap.add_argument("--messy-only", action="store_true", help="only the messy cases")
+    ap.add_argument("--no-messy", action="store_true", help="only today's cases")
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the issue asks
 
+    if not args.no_messy:
+        messy(args)
+    if args.messy_only:
+        return
     print(f"{'case':<22}{'chars':>9}{'frags':>7}{'real':>6}{'exact':>7}{'exact %':>9}{'junk':>6}"
           f"{'junk acc':>9}{'wall s':>8}{'cpu s':>7}   rough / gap s")
     for size in args.sizes:
-        r = run_case(make_case(args.seed, size), args.repeat)
+        r = run_case(make_case(args.seed, size), args.repeat, params=OLD)
         pct = 100.0 * r["exact"] / max(r["real"], 1)
         print(f"{'related':<22}{r['chars']:>9}{r['fragments']:>7}{r['real']:>6}{r['exact']:>7}{pct:>9.2f}"
               f"{r['junk']:>6}{r['junk_accepted']:>9}{r['time']:>8.3f}{r['cpu']:>7.3f}   "
@@ -89,9 +107,31 @@ def main() -> None:
         for i, words, got in r["wrong"][: args.show_wrong]:
             print(f"    fragment {i}: truth {words!r}\n{'':>18}got {got!r}")
     for name, kw in (("unrelated text", {"unrelated": True}), ("near-copy licenses", {"near_copies": True})):
-        r = run_case(make_case(args.seed, 100000, **kw), args.repeat)
+        r = run_case(make_case(args.seed, 100000, **kw), args.repeat, params=OLD)
         print(f"{name:<22}{r['chars']:>9}{r['fragments']:>7}{'-':>6}{'-':>7}{'-':>9}{r['junk']:>6}"
               f"{r['accepted']:>9}{r['time']:>8.3f}{r['cpu']:>7.3f}   {r['timings']['rough']:.3f} / {r['timings']['gap']:.3f}")
+
+
+def messy(args) -> None:
+    """Messy books (make_messy_case): exact % per kind and seed, junk accepted, time per stage."""
+    print(f"{'kind':<10}{'seed':>5}{'chars':>8}{'frags':>7}{'real':>6}{'exact':>7}{'exact %':>9}{'ins.in':>7}"
+          f"{'ok':>5}{'junk':>6}{'j.acc':>6}{'cpu s':>7}   normalise / index / rough / gap / metrics s")
+    for kind in args.kinds:
+        for seed in args.seeds:
+            case = make_messy_case(kind, seed)
+            t0 = time.process_time()
+            ct = normalise(case.book, [Phrase(0, len(case.book))], EN)
+            t_norm = time.process_time() - t0
+            r = run_case(case, args.repeat, ct)
+            pct = 100.0 * r["exact"] / max(r["real"], 1)
+            tm = r["timings"]
+            print(f"{kind:<10}{seed:>5}{r['chars']:>8}{r['fragments']:>7}{r['real']:>6}{r['exact']:>7}{pct:>9.2f}"
+                  f"{r['inside']:>7}{r['inside_ok']:>5}{r['junk']:>6}{r['junk_accepted']:>6}{r['cpu'] + t_norm:>7.3f}   "
+                  f"{t_norm:.3f} / {tm['index']:.3f} / {tm['rough']:.3f} / {tm['gap']:.3f} / {tm['metrics']:.3f}")
+            for i, words, got in r["wrong"][: args.show_wrong]:
+                t = case.truth[i]
+                print(f"    fragment {i}: truth {case.book[t['orig_start']:t['orig_end']]!r}\n{'':>18}"
+                      f"tlog  {case.tlog[i]['transcript']!r}\n{'':>18}got   {got!r}")
 
 
 if __name__ == "__main__":

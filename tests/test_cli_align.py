@@ -106,8 +106,8 @@ def test_user_errors_are_one_line_without_traceback(doc, tmp_path, case, expect)
         script = tmp_path / "latin.txt"
         script.write_bytes(b"first line\nca\xe9 au lait\n")
     elif case == "no_alphabet_chars":
-        script = tmp_path / "digits.txt"
-        script.write_text("12 34 -- 56 !!!\n")
+        script = tmp_path / "digits.txt"  # (digits would be said aloud: symbols no one says)
+        script.write_text("\u00a7\u00a7 ** -- \u00b6 !!!\n")
     elif case == "missing_alphabet":
         extra = ["--alphabet", tmp_path / "nope-alphabet.txt"]
     elif case == "bad_entry":

@@ -14,6 +14,7 @@ from typing import Any, Optional, Sequence
 from ..records import Utterance
 from ..tlog import TranscriptEntry
 from .alphabet import Alphabet
+from .edges import EdgeParams, claim_gaps, snap_to_words
 from .gap import GapParams, gap_align, strip_span
 from .metrics import FilterParams, evaluate
 from .normalise import CleanText, Phrase, TextParams, normalise
@@ -48,6 +49,7 @@ class AlignParams:
     gap: GapParams = GapParams()
     filters: FilterParams = FilterParams()
     merge: MergeParams = MergeParams()
+    edges: EdgeParams = EdgeParams()
     text_context: int = 10             # --text-context: clean characters shown around a match in DEBUG logs
 
 
@@ -72,7 +74,7 @@ class AlignmentResult:
 
 def clean_transcript(transcript: str, alphabet: Alphabet, params: TextParams) -> str:
     """Transcripts from other tools may carry case and punctuation: clean them like the text."""
-    return normalise(transcript, [Phrase(0, len(transcript))], alphabet, params).clean
+    return normalise(transcript, [Phrase(0, len(transcript))], alphabet, params, document=False).clean
 
 
 def _opening(ch: str) -> bool:
@@ -135,7 +137,7 @@ def merge_groups(ct: CleanText, entries: Sequence[TranscriptEntry], kept, params
         if groups:
             g = groups[-1]
             pi, (ps, pe) = g[-1]
-            between = ct.original[int(ct.positions[pe - 1]) + 1:int(ct.positions[cs])]
+            between = ct.original[int(ct.ends[pe - 1]):int(ct.positions[cs])]
             joins = (
                 ct.clean[pe:cs].strip() == ""
                 and not any(c in SENTENCE_END for c in between)
@@ -197,12 +199,18 @@ def align_transcripts(
 
     t0 = time.perf_counter()
     kept: list[tuple[int, tuple[int, int]]] = []
-    for i, span in zip(found, spans):
-        s = strip_span(ct.clean, *span)
+    stripped = [strip_span(ct.clean, *span) for span in spans]
+    if params.edges.snap_words:
+        ok = [k for k, s in enumerate(stripped) if s is not None]
+        for k, s in zip(ok, snap_to_words(ct.clean, [stripped[k] for k in ok])):
+            stripped[k] = s
+    for i, s in zip(found, stripped):
         if s is None:
             drop(i, REASON_EMPTY_MATCH)
         else:
             kept.append((i, s))
+    if params.edges.claim_gaps:
+        kept = claim_gaps(ct, entries, kept, params.edges)
     groups = merge_groups(ct, entries, kept, params.merge) if params.merge.enabled else [[k] for k in kept]
     spans = [(g[0][1][0], g[-1][1][1]) for g in groups]
     orig = original_spans(ct, spans)

@@ -1,5 +1,11 @@
 """Text normalisation to a model's alphabet, keeping an exact map back to the original text.
 
+For a document (not a transcript) two steps come first: page furniture (running heads, page
+numbers, footnote marks, line-end hyphens: `furniture.py`) is left out of the clean text, and
+numbers, symbols and abbreviations are replaced by their spoken words (`verbalize.py`). Every
+clean character keeps the original range [positions[k], ends[k]) it came from: one character
+for ordinary text, the digits "2" for each character of "two", the whole "$5" for "five dollars".
+
 The original text is a sequence of phrases (a whole plain-text file, one line each with
 meaningful newlines, or one `.script` entry each). Every character of the clean text records
 the offset of the original character it came from, and which phrase it belongs to (-1 for the
@@ -17,6 +23,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from .alphabet import Alphabet
+from .furniture import FurnitureParams, Removed, find_furniture
+from .verbalize import MODES as VERBALIZE_MODES, language_of, verbalize
 
 # Characters that read as a dash, turned into spaces unless --text-keep-dashes.
 DASHES = frozenset("-\u2010\u2011\u2012\u2013\u2014\u2015\u2212")
@@ -30,6 +38,14 @@ class TextParams:
     keep_dashes: bool = False
     keep_ws: bool = False
     keep_casing: bool = False
+    # --text-verbalize: none | numbers | all (numbers, symbols, abbreviations; a symbol between
+    # two letters, "png_set" "fsf.org", then reads as a word break).
+    verbalize: str = "all"
+    furniture: FurnitureParams = FurnitureParams()   # --text-furniture / --no-text-furniture
+
+    def __post_init__(self):
+        if self.verbalize not in VERBALIZE_MODES:
+            raise ValueError(f"verbalize must be one of {VERBALIZE_MODES}")
 
 
 @dataclass(frozen=True)
@@ -45,8 +61,11 @@ class Phrase:
 class CleanText:
     """The clean text and its maps back to the original.
 
-    positions[k]: original offset of the character that produced clean[k].
+    positions[k], ends[k]: the original range [positions[k], ends[k]) that produced clean[k]
+    (both non-decreasing in k).
     phrase_of[k]: index into `phrases` of clean[k], or -1 for a phrase separator.
+    removed: original ranges left out as page furniture (sorted, disjoint).
+    unsaid: original ranges of tokens that could not be verbalised (kept as they were).
     """
 
     clean: str
@@ -54,6 +73,13 @@ class CleanText:
     positions: np.ndarray
     phrase_of: np.ndarray
     phrases: list[Phrase]
+    ends: np.ndarray = None
+    removed: list[Removed] = field(default_factory=list)
+    unsaid: list[tuple[int, int]] = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.ends is None:
+            self.ends = self.positions + 1
 
     def __len__(self) -> int:
         return len(self.clean)
@@ -63,7 +89,37 @@ class CleanText:
         if end <= start:
             o = int(self.positions[start]) if start < len(self.positions) else len(self.original)
             return o, o
-        return int(self.positions[start]), int(self.positions[end - 1]) + 1
+        return int(self.positions[start]), int(self.ends[end - 1])
+
+    def words(self, start: int, end: int) -> list[tuple[str, int, int]]:
+        """(spoken word, original start, original end) of every clean word in clean[start:end]:
+        what word timings need to point at the original ("two" -> the "2" it says)."""
+        out = []
+        k = start
+        c = self.clean
+        while k < end:
+            if c[k] == " ":
+                k += 1
+                continue
+            j = k
+            while j < end and c[j] != " ":
+                j += 1
+            out.append((c[k:j], int(self.positions[k]), int(self.ends[j - 1])))
+            k = j
+        return out
+
+    def skipped(self, start: int, end: int, kinds=("header", "page-number", "footnote-mark")) -> list[tuple[int, int]]:
+        """Removed original ranges of `kinds` inside the original span [start, end)."""
+        import bisect
+
+        i = bisect.bisect_left(self.removed, (start,))
+        out = []
+        while i < len(self.removed) and self.removed[i].start < end:
+            r = self.removed[i]
+            if r.end <= end and r.kind in kinds:
+                out.append((r.start, r.end))
+            i += 1
+        return out
 
     def phrases_in(self, start: int, end: int) -> list[int]:
         """Sorted distinct phrase indexes touched by clean[start:end]."""
@@ -96,19 +152,49 @@ def _inside_word(text: str, off: int, ph: Phrase) -> bool:
     return ph.start < off < ph.end - 1 and text[off - 1].isalpha() and text[off + 1].isalpha()
 
 
+def _edits(original: str, alphabet: Alphabet, params: TextParams):
+    """Removed furniture, verbalised tokens, unsaid tokens; and {start: (end, words or None)}."""
+    removed = find_furniture(original, params.furniture)
+    v = verbalize(original, params.verbalize, language_of(alphabet.labels), [(r.start, r.end) for r in removed])
+    edits: dict[int, tuple[int, tuple]] = {r.start: (r.end, ()) for r in removed}
+    for t in v.tokens:
+        edits[t.start] = (t.end, t.words)
+    return removed, v.unsaid, edits
+
+
 def normalise(
     original: str,
     phrases: Sequence[Phrase],
     alphabet: Alphabet,
     params: TextParams = TextParams(),
+    document: bool = True,
 ) -> CleanText:
-    """Clean `original` phrase by phrase; phrases must be ordered and non-overlapping."""
+    """Clean `original` phrase by phrase; phrases must be ordered and non-overlapping.
+
+    document=False (a transcript): no page furniture, but numbers are still verbalised (another
+    speech-to-text may write "2")."""
     clean: list[str] = []
     positions: list[int] = []
+    ends: list[int] = []
     phrase_of: list[int] = []
     collapse = not params.keep_ws
     space_ok = " " in alphabet
     fold_cache: dict[str, str] = {}
+    if document:
+        removed, unsaid, edits = _edits(original, alphabet, params)
+    else:
+        removed, unsaid = [], []
+        edits = {t.start: (t.end, t.words) for t in verbalize(original, params.verbalize, language_of(alphabet.labels)).tokens}
+    split_symbols = params.verbalize == "all" and space_ok
+
+    def put(c: str, s: int, e: int, pi: int) -> None:
+        if c == " ":
+            if (collapse and (not clean or clean[-1] == " ")) or not space_ok:
+                return
+        clean.append(c)
+        positions.append(s)
+        ends.append(e)
+        phrase_of.append(pi)
 
     for pi, ph in enumerate(phrases):
         if clean and space_ok:
@@ -119,29 +205,45 @@ def normalise(
             else:
                 clean.append(" ")
                 positions.append(sep_at)
+                ends.append(sep_at + 1)
                 phrase_of.append(-1)
-        for off in range(ph.start, ph.end):
+        off = ph.start
+        while off < ph.end:
             ch = original[off]
-            if (ch == "'" or ch in APOSTROPHES) and not _inside_word(original, off, ph):
+            edit = edits.get(off) if edits else None
+            if edit is not None:
+                end, said = edit
+                for w in said:
+                    put(" ", w.start, w.start + 1, pi)
+                    for c in w.word:
+                        for f in (fold_cache.get(c) or fold_cache.setdefault(c, _fold(c, alphabet, params))):
+                            put(f, w.start, w.end, pi)
+                if said:
+                    put(" ", end - 1, end, pi)
+                off = max(off + 1, min(end, ph.end))
+                continue
+            off += 1
+            if (ch == "'" or ch in APOSTROPHES) and not _inside_word(original, off - 1, ph):
                 continue  # a quotation mark ('like this'), not an apostrophe (it's)
             folded = fold_cache.get(ch)
             if folded is None:
                 folded = fold_cache[ch] = _fold(ch, alphabet, params)
+            if not folded and split_symbols and clean and clean[-1] != " " and off < ph.end \
+                    and original[off].isalnum() and ch not in APOSTROPHES and ch != "'" \
+                    and not (params.keep_dashes and ch in DASHES):
+                folded = " "  # png_set, fsf.org, U.S.: a symbol between letters is a word break
             for c in folded:
-                if c == " " and collapse and (not clean or clean[-1] == " "):
-                    continue
-                if c == " " and not space_ok:
-                    continue
-                clean.append(c)
-                positions.append(off)
-                phrase_of.append(pi)
+                put(c, off - 1, off, pi)
     # No leading/trailing space: it would only pad matches.
     while clean and clean[-1] == " " and collapse:
-        clean.pop(), positions.pop(), phrase_of.pop()
+        clean.pop(), positions.pop(), ends.pop(), phrase_of.pop()
     return CleanText(
         clean="".join(clean),
         original=original,
         positions=np.asarray(positions, dtype=np.int64),
         phrase_of=np.asarray(phrase_of, dtype=np.int32),
         phrases=list(phrases),
+        ends=np.asarray(ends, dtype=np.int64),
+        removed=list(removed),
+        unsaid=list(unsaid),
     )

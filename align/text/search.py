@@ -18,8 +18,8 @@ from .sw import SwParams, encode, sw_best_raw, sw_kernel
 
 @dataclass(frozen=True)
 class SearchParams:
-    max_candidates: int = 10          # --align-max-candidates
-    candidate_threshold: float = 0.92 # --align-candidate-threshold
+    max_candidates: int = 10          # --align-max-candidates: distinct places tried
+    candidate_threshold: float = 0.8  # --align-candidate-threshold: of the best place's 3-gram count
     sw: SwParams = SwParams()         # --align-match-score / -mismatch-score / -gap-score
 
 
@@ -113,18 +113,30 @@ def _find_best(pattern, codes, text, offsets, positions, lo, hi, max_candidates,
     cnt = pair_cnt[:np_]
     # most shared 3-grams first; ties: leftmost pair (deterministic)
     order = np.argsort(-cnt * (ids.max() + 1) + ids)
-    last = 0.0
+    first = 0.0
     tried = 0
     cand_w = np.empty(max_candidates, np.int64)
     cand_bound = np.empty(max_candidates, np.float64)
     best_w = -1
-    for r in range(min(max_candidates, np_)):
+    for r in range(np_):
+        if tried >= max_candidates:
+            break
         k = order[r]
         c = cnt[k]
-        if last > 0 and c / last < threshold:
+        if first > 0 and c / first < threshold:
             break
-        last = c
         w = ids[k]
+        # A pair next to one already taken is the same place (its region overlaps): the slots
+        # go to distinct places, so a repeated passage never hides the true one.
+        near = False
+        for t in range(tried):
+            if abs(cand_w[t] - w) <= 1:
+                near = True
+                break
+        if near:
+            continue
+        if first == 0:
+            first = c
         # the pair plus half a pattern length of slack on each side
         s = max(lo, (w - 1) * half)
         e = min(hi, (w + 3) * half)

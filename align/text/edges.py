@@ -1,0 +1,163 @@
+"""Utterance edges after gap alignment: whole words only, and no words lost between neighbours.
+
+1. `snap_to_words`: a match that starts or ends inside a word takes the whole word when it
+   already covers at least half of it, else leaves it (an utterance never holds "es" of "lies").
+2. `claim_gaps`: speech-to-text drops or garbles short first and last words ("the", "of"), so a
+   match stops a word short and the word lies unclaimed between two utterances. When two
+   utterances are neighbours in the audio (consecutive fragments, no junk or unplaced fragment
+   between, a pause of at most `max_pause_ms`) and at most `max_words` words (`max_chars`
+   characters) of text lie between their matches, those words were spoken by one of them. The
+   split point among the words is chosen by evidence, strongest first:
+   - the text's punctuation: a phrase separator (`--text-meaningful-newlines`, .script entries),
+     a paragraph break or a sentence end (., !, ?) is where a reader pauses; a comma, colon or
+     semicolon is weaker evidence;
+   - an utterance rarely ends on a word that leans on the next one (articles, prepositions,
+     conjunctions: "the", "of", "and");
+   - the durations: the split that leaves both fragments closest to the document's median
+     speaking rate (milliseconds per clean character) wins ties.
+   With a longer stretch, a longer pause or a fragment between, the audio shows a skip and the
+   text stays unclaimed.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass
+from typing import Sequence
+
+from .normalise import CleanText
+
+SENTENCE_END = frozenset(".!?\u2026\u3002\uff01\uff1f")
+PHRASE_END = frozenset(",;:\u2014)")
+# Words that lean on the word after them: an utterance rarely ends on one (English; other
+# languages simply get no such evidence).
+LEANING = frozenset(
+    "a an the of to in on at for with by from into unto upon and or but nor that as than "
+    "his her my your their our its this these those whose which who".split()
+)
+
+
+@dataclass(frozen=True)
+class EdgeParams:
+    snap_words: bool = True          # --align-no-word-snap turns both steps off
+    claim_gaps: bool = True          # --align-no-claim-gaps
+    max_words: int = 3               # --align-claim-max-words
+    max_chars: int = 24
+    max_pause_ms: float = 3000.0     # --align-claim-max-pause
+    w_sentence: float = 3.0          # evidence weights (see algo.md)
+    w_phrase: float = 1.5
+    w_separator: float = 5.0
+    w_leaning: float = 1.0
+    w_duration: float = 1.0 / 20.0   # per clean character of misfit against the median rate
+
+
+def _word_bounds(clean: str, k: int) -> tuple[int, int]:
+    s = k
+    while s > 0 and clean[s - 1] != " ":
+        s -= 1
+    e = k
+    while e < len(clean) and clean[e] != " ":
+        e += 1
+    return s, e
+
+
+def snap_to_words(clean: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int] | None]:
+    """Spans moved to word boundaries (ordered, disjoint in, ordered, disjoint out); None for a
+    span that held less than half of any word."""
+    out: list[list[int] | None] = []
+    for cs, ce in spans:
+        if 0 < cs < len(clean) and clean[cs - 1] != " " and clean[cs] != " ":
+            ws, we = _word_bounds(clean, cs)
+            cs = ws if cs - ws <= we - cs else we
+        if 0 < ce < len(clean) and clean[ce - 1] != " " and clean[ce] != " ":
+            ws, we = _word_bounds(clean, ce)
+            ce = we if we - ce <= ce - ws else ws
+        while cs < ce and clean[cs] == " ":
+            cs += 1
+        while ce > cs and clean[ce - 1] == " ":
+            ce -= 1
+        out.append([cs, ce] if ce > cs else None)
+    # Two neighbours that both took the same split word: it goes to the one that held more of it.
+    prev = None
+    for k, (span, orig) in enumerate(zip(out, spans)):
+        if span is None:
+            continue
+        if prev is not None and out[prev][1] > span[0]:
+            a, b = out[prev], span
+            ws, we = _word_bounds(clean, b[0])
+            left_share = min(spans[prev][1], we) - ws
+            right_share = we - max(orig[0], ws)
+            if left_share >= right_share:
+                b[0] = we
+                while b[0] < b[1] and clean[b[0]] == " ":
+                    b[0] += 1
+                if b[0] >= b[1]:
+                    out[k] = None
+                    continue
+            else:
+                a[1] = ws
+                while a[1] > a[0] and clean[a[1] - 1] == " ":
+                    a[1] -= 1
+                if a[1] <= a[0]:
+                    out[prev] = None
+        prev = k
+    return [tuple(s) if s is not None else None for s in out]
+
+
+_PARA = re.compile(r"\n[ \t\r]*\n")
+
+
+def _boundary_strength(ct: CleanText, left_end: int, right_start: int, p: EdgeParams) -> float:
+    """Evidence for a pause between clean[:left_end] and clean[right_start:] in the original."""
+    if ct.phrase_of[left_end:right_start].min(initial=0) < 0 or ct.phrase_of[left_end - 1] != ct.phrase_of[right_start]:
+        return p.w_separator
+    between = ct.original[int(ct.ends[left_end - 1]):int(ct.positions[right_start])]
+    if any(c in SENTENCE_END for c in between) or _PARA.search(between):
+        return p.w_sentence
+    if any(c in PHRASE_END for c in between):
+        return p.w_phrase
+    return 0.0
+
+
+def speaking_rate(entries, kept) -> float | None:
+    """Median milliseconds per clean character of the placed fragments."""
+    rates = [(entries[i].end - entries[i].start) / (ce - cs) for i, (cs, ce) in kept if ce > cs and entries[i].end > entries[i].start]
+    return statistics.median(rates) if rates else None
+
+
+def claim_gaps(ct: CleanText, entries, kept: list[tuple[int, tuple[int, int]]], p: EdgeParams) -> list[tuple[int, tuple[int, int]]]:
+    """`kept` (fragment index, clean span) in order -> the same with short gaps claimed."""
+    out = [(i, list(span)) for i, span in kept]
+    rate = speaking_rate(entries, kept)
+    clean = ct.clean
+    for k in range(len(out) - 1):
+        (i, a), (j, b) = out[k], out[k + 1]
+        if j != i + 1 or entries[j].start - entries[i].end > p.max_pause_ms or b[0] <= a[1]:
+            continue
+        gap = clean[a[1]:b[0]]
+        words = [(m.start() + a[1], m.end() + a[1]) for m in re.finditer(r"[^ ]+", gap)]
+        if not words or len(words) > p.max_words or sum(e - s for s, e in words) > p.max_chars:
+            continue
+        # candidate split c: words[:c] to the left utterance, words[c:] to the right one
+        toks = [(a[1] - 1, a[1])] + words + [(b[0], b[0] + 1)]
+        best, best_c = None, 0
+        for c in range(len(words) + 1):
+            left_end = toks[c][1]
+            right_start = toks[c + 1][0]
+            score = _boundary_strength(ct, left_end, right_start, p)
+            if c > 0 and clean[words[c - 1][0]:words[c - 1][1]] in LEANING:
+                score -= p.w_leaning
+            if rate:
+                la = left_end - a[0]
+                lb = b[1] - right_start
+                da = entries[i].end - entries[i].start
+                db = entries[j].end - entries[j].start
+                score -= p.w_duration * (abs(da / rate - la) + abs(db / rate - lb))
+            if best is None or score > best + 1e-9:
+                best, best_c = score, c
+        if best_c > 0:
+            a[1] = words[best_c - 1][1]
+        if best_c < len(words):
+            b[0] = words[best_c][0]
+    return [(i, (s, e)) for i, (s, e) in out]

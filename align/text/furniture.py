@@ -1,0 +1,150 @@
+"""Page furniture: text of a printed or scanned book that nobody reads aloud.
+
+Found on the original text, before normalisation, as original ranges that the clean text then
+leaves out (so an utterance simply spans them):
+
+- running heads and feet: a line that repeats at regular intervals (pages), the same apart from
+  a number that changes ("GNU GENERAL PUBLIC LICENSE     13"), or repeated identically at least
+  `min_identical` times at such intervals, and that often interrupts a sentence (a chapter
+  heading "Chapter 12" repeats with a changing number too, but always after a sentence end);
+- page numbers alone on a line: "12", "- 12 -", "[12]", "(xii)", "Page 12", "p. 12"; a bare
+  number only when such lines form a rising sequence (pages), so a lone number in a table stays;
+- footnote marks right after a word: superscript digits ("word¹"), bracketed numbers ("word[3]");
+- line-end hyphenation: "circum-\\nvention" reads as one word, so "-\\n" and the indentation after
+  it are left out (only before a lower-case letter: "Randers-\\nPehrson" keeps its hyphen);
+- soft hyphens (U+00AD).
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass
+from typing import NamedTuple
+
+
+@dataclass(frozen=True)
+class FurnitureParams:
+    enabled: bool = True            # --text-furniture / --no-text-furniture
+    min_repeats: int = 3            # a running head occurs at least this often
+    min_identical: int = 5          # ... or this often when it has no changing number
+    max_line_chars: int = 100       # longer lines are text, never furniture
+    mid_sentence_share: float = 0.25  # ... and this share of them interrupts a sentence
+    min_page_lines: int = 10        # running heads repeat at least this many lines apart (median)
+    regularity: float = 0.3         # gaps (in lines) within this fraction of their median ...
+    regular_share: float = 0.75     # ... for at least this share of them: page-like spacing
+
+
+class Removed(NamedTuple):
+    start: int
+    end: int
+    kind: str   # header, page-number, footnote-mark, hyphen, soft-hyphen
+
+
+_PAGE_NUM = re.compile(
+    r"^[ \t]*(?:[-\u2013\u2014][ \t]*)?(?:(?P<open>[\[(])[ \t]*)?(?P<word>(?:page|p\.|pg\.?)[ \t]*)?"
+    r"(?P<num>\d{1,4}|[ivxlcdm]{1,7})[ \t]*(?(open)[\])])(?:[ \t]*[-\u2013\u2014])?[ \t]*$",
+    re.IGNORECASE,
+)
+_DIGITS = re.compile(r"\d+")
+_SUPERSCRIPTS = "\u00b9\u00b2\u00b3\u2070\u2074\u2075\u2076\u2077\u2078\u2079"
+_FOOTNOTE = re.compile(r"(?<=[^\W\d_])(?:[" + _SUPERSCRIPTS + r"]+|\[\d{1,3}\])|(?<=[.,;:!?\"')\]])[" + _SUPERSCRIPTS + r"]+")
+_HYPHEN = re.compile(r"(?<=[^\W\d_])-[ \t]*\r?\n[ \t]*(?=[a-z\u00df-\u00ff])")
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every line, end past its newline."""
+    out = []
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        out.append((pos, pos + len(line)))
+        pos += len(line)
+    return out
+
+
+def _regular(idx: list[int], p: FurnitureParams) -> bool:
+    gaps = [b - a for a, b in zip(idx, idx[1:])]
+    if not gaps:
+        return False
+    med = statistics.median(gaps)
+    if med < p.min_page_lines:  # lines that repeat every few lines are code or a table, not pages
+        return False
+    ok = sum(1 for g in gaps if abs(g - med) <= p.regularity * med)
+    return ok >= p.regular_share * len(gaps)
+
+
+def _interrupts(text: str, lines, idx: list[int], skip: dict, p: FurnitureParams) -> bool:
+    """Do enough occurrences sit inside running text (the line before them ends mid-sentence)?
+    Pages break anywhere, chapter headings only after a sentence end."""
+    mid = 0
+    for li in idx:
+        k = li - 1
+        while k >= 0 and (k in skip or not text[lines[k][0]:lines[k][1]].strip()):
+            k -= 1
+        if k >= 0 and text[lines[k][0]:lines[k][1]].rstrip()[-1:] not in _CLOSING:
+            mid += 1
+    return mid >= max(1, p.mid_sentence_share * len(idx))
+
+
+_CLOSING = frozenset(".!?:;\"'\u201d\u2019)]}")
+
+
+def find_furniture(text: str, params: FurnitureParams = FurnitureParams()) -> list[Removed]:
+    """Sorted, disjoint original ranges that are page furniture (see the module docstring)."""
+    if not params.enabled:
+        return []
+    lines = _lines(text)
+    found: list[Removed] = []
+    page_lines: dict[int, str] = {}
+    bare: list[tuple[int, int]] = []   # (line index, value) of bare numbers
+    groups: dict[str, list[int]] = {}
+    for li, (s, e) in enumerate(lines):
+        line = text[s:e].strip()
+        if not line or len(line) > params.max_line_chars:
+            continue
+        m = _PAGE_NUM.match(line)
+        if m:
+            decorated = m.group("open") or m.group("word") or line[0] in "-\u2013\u2014"
+            if decorated and (m.group("num").isdigit() or m.group("open") or m.group("word")):
+                page_lines[li] = "page-number"
+            elif m.group("num").isdigit():
+                bare.append((li, int(m.group("num"))))
+            continue
+        if any(c.isalpha() for c in line):
+            # digits and spacing left out of the key: "12  TITLE" and "TITLE  13" (left and right
+            # pages) are one running head
+            key = ("#" if _DIGITS.search(line) else "") + re.sub(r"[\d\s]+", "", line)
+            groups.setdefault(key, []).append(li)
+    if len(bare) >= params.min_repeats:
+        rising = sum(1 for (_, a), (_, b) in zip(bare, bare[1:]) if b > a)
+        if rising >= 0.7 * (len(bare) - 1):
+            for li, _ in bare:
+                page_lines[li] = "page-number"
+    for key, idx in groups.items():
+        changing = key.startswith("#") and len({tuple(_DIGITS.findall(text[lines[i][0]:lines[i][1]])) for i in idx}) > 1
+        if changing:
+            if len(idx) < params.min_repeats:
+                continue
+        elif len(idx) < params.min_identical:
+            continue
+        if _regular(idx, params) and _interrupts(text, lines, idx, page_lines, params):
+            for li in idx:
+                page_lines[li] = "header"
+    for li, kind in page_lines.items():
+        s, e = lines[li]
+        found.append(Removed(s, e, kind))
+    for m in _FOOTNOTE.finditer(text):
+        found.append(Removed(m.start(), m.end(), "footnote-mark"))
+    for m in _HYPHEN.finditer(text):
+        found.append(Removed(m.start(), m.end(), "hyphen"))
+    for m in re.finditer("\u00ad+", text):
+        found.append(Removed(m.start(), m.end(), "soft-hyphen"))
+    found.sort()
+    out: list[Removed] = []
+    for r in found:  # disjoint: a range inside a removed line is dropped
+        if out and r.start < out[-1].end:
+            if r.end > out[-1].end:
+                out[-1] = Removed(out[-1].start, r.end, out[-1].kind)
+            continue
+        out.append(r)
+    return out
