@@ -117,6 +117,10 @@ class AlignConfig:
         _finite("--align-run-gap", p.rough.run_gap, 0, integer=True)
         _finite("--align-ambiguity", p.rough.max_ambiguity, 0, 1)
         _finite("--align-solo-sws", p.rough.solo_score, 0, 1)
+        _finite("--align-short-chars", p.rough.short_chars, 1, integer=True)
+        _finite("--align-short-sws", p.rough.short_score, 0, 1)
+        _finite("--align-claim-max-words", p.edges.max_words, 0, integer=True)
+        _finite("--align-claim-max-pause", p.edges.max_pause_ms, 0)
         g = p.gap
         _finite("--align-shrink-fraction", g.shrink_fraction, 0, 1)
         _finite("--align-stretch-fraction", g.stretch_fraction, 0, 10)

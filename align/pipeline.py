@@ -68,6 +68,12 @@ class DocumentJob:
                  ("id", self.id))}
 
 
+# Under this share of the speech (seconds of fragments with a transcript) aligned, the text
+# probably is not this audio's: the run warns, writes what it found and exits EXIT_TEXT_MISMATCH.
+TEXT_MISMATCH_SHARE = 0.1
+EXIT_TEXT_MISMATCH = 3
+
+
 @dataclass(frozen=True)
 class DroppedFragment:
     fragment: int            # index in the transcript log (after --start)
@@ -91,6 +97,14 @@ class AlignResult:
     timings: dict[str, float]              # seconds: stt, index, rough, gap, metrics, postprocess, write
     config_hash: str = ""
     outputs: dict[str, Path] = field(default_factory=dict)   # format -> path written
+    speech_seconds: float = 0.0            # duration of the fragments with a transcript
+    aligned_seconds: float = 0.0           # ... of those the aligner placed (kept, or dropped by a filter)
+    text_stats: dict[str, int] = field(default_factory=dict)  # furniture left out, tokens said/unsaid
+
+    @property
+    def text_mismatch(self) -> bool:
+        """Under TEXT_MISMATCH_SHARE of the speech aligned: the text probably is not this audio's."""
+        return self.speech_seconds > 0 and self.aligned_seconds < TEXT_MISMATCH_SHARE * self.speech_seconds
 
     @property
     def kept_seconds(self) -> float:
@@ -106,6 +120,13 @@ class AlignResult:
                  f"dropped: {dropped} ({100.0 * dropped / n:.2f}%)"]
         for reason, c in sorted(self.dropped_by_reason().items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"  dropped, {reason}: {c} ({100.0 * c / n:.2f}%)")
+        t = self.text_stats
+        if t:
+            lines.append(f"text: {t.get('furniture', 0)} page-furniture ranges left out, {t.get('said', 0)} numbers/"
+                         f"symbols said in words, {t.get('unsaid', 0)} tokens that could not be said (kept as written)")
+        if self.text_mismatch:
+            lines.append(f"text probably wrong: only {100.0 * self.aligned_seconds / self.speech_seconds:.1f}% of the speech aligned: "
+                         f"the text probably does not belong to this audio (exit status {EXIT_TEXT_MISMATCH})")
         return lines
 
     def counts(self) -> dict[str, Any]:
@@ -191,7 +212,7 @@ def align_document(job: DocumentJob, config: AlignConfig, *, alphabet=None, writ
 
 def _align_document(job: DocumentJob, config: AlignConfig, alphabet, write: bool, hooks: Sequence[Hook],
                     show_progress: Optional[bool]) -> AlignResult:
-    from .text.engine import align_transcripts
+    from .text.engine import UNPLACED_REASONS, align_transcripts
     from .text.normalise import normalise
     from .text.script import read_script
 
@@ -201,7 +222,13 @@ def _align_document(job: DocumentJob, config: AlignConfig, alphabet, write: bool
     original, phrases = read_script(job.script, config.meaningful_newlines, config.run.text_max_bytes or None)
     if not original.strip():
         raise UserError(f"{job.script}: the text file is empty")
+    t0 = time.perf_counter()
     ct = normalise(original, phrases, alphabet, config.align.text)
+    t_norm = time.perf_counter() - t0
+    if ct.unsaid:
+        s0, e0 = ct.unsaid[0]
+        log.warning("%s: %d tokens with digits could not be said in words (kept as written), e.g. %r",
+                    job.script, len(ct.unsaid), original[s0:e0])
     if not ct.clean.strip():
         raise UserError(f"{job.script}: the text has no character of the alphabet "
                         f"({config.alphabet or 'English'}); is it the right file and language?")
@@ -221,7 +248,13 @@ def _align_document(job: DocumentJob, config: AlignConfig, alphabet, write: bool
     dropped = [DroppedFragment(i, entries[i].start, entries[i].end, entries[i].transcript, reason)
                for i, reason in ar.dropped_fragments]
     result = AlignResult(job, ar.utterances, dropped, ar.fragments, audio_s,
-                         {"stt": t_stt, **ar.timings}, config.config_hash())
+                         {"normalise": t_norm, "stt": t_stt, **ar.timings}, config.config_hash())
+    result.speech_seconds = sum(e.end - e.start for e in entries if e.transcript.strip()) / 1000.0
+    unplaced = {i for i, reason in ar.dropped_fragments if reason in UNPLACED_REASONS}
+    result.aligned_seconds = sum(e.end - e.start for i, e in enumerate(entries)
+                                 if e.transcript.strip() and i not in unplaced) / 1000.0
+    result.text_stats = {"furniture": sum(1 for r in ct.removed if r.kind not in ("hyphen", "soft-hyphen")),
+                         "said": ct.said, "unsaid": len(ct.unsaid)}
 
     ctx = DocumentContext(job, config, original, ct, list(entries), result)
     t0 = time.perf_counter()
@@ -235,10 +268,12 @@ def _align_document(job: DocumentJob, config: AlignConfig, alphabet, write: bool
         result.timings["write"] = time.perf_counter() - t0
 
     for line in result.summary_lines():
-        log.info("%s", line)
+        (log.warning if line.startswith("text probably wrong") else log.info)("%s", line)
     t = result.timings
-    log.info("wrote %d utterances to %s (speech-to-text %.2f s, alignment %.2f s: rough %.2f s, gap %.2f s)",
-             len(result.utterances), job.aligned, t_stt, sum(ar.timings.values()), t["rough"], t["gap"])
+    log.info("wrote %d utterances to %s (text %.2f s, speech-to-text %.2f s, alignment %.2f s: index %.2f s, "
+             "rough %.2f s, gap %.2f s, edges and metrics %.2f s; post-processing %.2f s, writing %.2f s)",
+             len(result.utterances), job.aligned, t_norm, t_stt, sum(ar.timings.values()), t["index"], t["rough"],
+             t["gap"], t["metrics"], t["postprocess"], t.get("write", 0.0))
     return result
 
 

@@ -119,11 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--text-keep-dashes", action="store_true", help="do not turn dashes into spaces")
     g.add_argument("--text-keep-ws", action="store_true", help="do not collapse whitespace")
     g.add_argument("--text-keep-casing", action="store_true", help="do not lower-case")
+    g.add_argument("--text-verbalize", choices=("none", "numbers", "all"), default="all",
+                   help="say numbers (numbers), and also symbols and abbreviations (all, the default), in words "
+                   "the way a reader does: '2' -> 'two', '5%%' -> 'five percent', 'Dr.' -> 'doctor'")
+    g.add_argument("--text-no-furniture", action="store_true",
+                   help="keep running heads, page numbers, footnote marks and line-end hyphens in the text "
+                   "(by default they are found and left out: nobody reads them)")
 
     g = p.add_argument_group("alignment")
-    g.add_argument("--align-max-candidates", type=_positive_int, default=10, help="candidate windows searched per transcript")
-    g.add_argument("--align-candidate-threshold", type=_finite, default=0.92,
-                   help="a further candidate window needs this fraction (0 to 1) of the previous one's shared 3-grams")
+    g.add_argument("--align-max-candidates", type=_positive_int, default=10, help="distinct candidate places searched per transcript")
+    g.add_argument("--align-candidate-threshold", type=_finite, default=0.8,
+                   help="a further candidate place needs this fraction (0 to 1) of the best place's shared 3-grams")
     g.add_argument("--align-match-score", type=int, default=100, help="Smith-Waterman score of a matching character (> 0)")
     g.add_argument("--align-mismatch-score", type=int, default=-100, help="Smith-Waterman score of a substitution (<= 0)")
     g.add_argument("--align-gap-score", type=int, default=-100, help="Smith-Waterman score of a gap character (< 0)")
@@ -138,6 +144,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a transcript of 30+ characters matching at least this well (0 to 1) needs no neighbours")
     g.add_argument("--align-ambiguity", type=_finite, default=0.9,
                    help="a transcript fitting elsewhere at least this well (relative, 0 to 1) anchors only if nothing else can")
+    g.add_argument("--align-short-chars", type=_positive_int, default=10,
+                   help="a transcript shorter than this (clean characters) needs --align-short-sws")
+    g.add_argument("--align-short-sws", type=_finite, default=0.8,
+                   help="minimum normalised Smith-Waterman score (0 to 1) of a short transcript")
+    g.add_argument("--align-no-word-snap", action="store_true",
+                   help="let utterances start or end inside a word (by default they snap to whole words)")
+    g.add_argument("--align-no-claim-gaps", action="store_true",
+                   help="leave the few words between two neighbouring utterances unclaimed (by default they go to "
+                   "one of them: speech-to-text loses short edge words)")
+    g.add_argument("--align-claim-max-words", type=int, default=3,
+                   help="most words (>= 0) between two neighbouring utterances that one of them may claim")
+    g.add_argument("--align-claim-max-pause", type=_finite, default=3000.0, metavar="MS",
+                   help="a longer pause (>= 0) between two fragments shows a skip: the words between stay unclaimed")
     g.add_argument("--align-shrink-fraction", type=_finite, default=0.1, help="how far a boundary may move inward (fraction of the match, 0 to 1)")
     g.add_argument("--align-stretch-fraction", type=_finite, default=0.25, help="how far a boundary may move outward (fraction of the match, 0 to 10)")
     g.add_argument("--align-word-snap-factor", type=_finite, default=1.5, help="score factor for a boundary at a word boundary, in (0, 100]")
@@ -178,7 +197,9 @@ def config_from_args(args: argparse.Namespace):
     from ..audio.vad import VadParams
     from ..config import AlignConfig, RunOptions
     from ..stt.base import SttParams
+    from ..text.edges import EdgeParams
     from ..text.engine import AlignParams, MergeParams
+    from ..text.furniture import FurnitureParams
     from ..text.gap import GapParams
     from ..text.metrics import Bound, FilterParams
     from ..text.normalise import TextParams
@@ -193,13 +214,17 @@ def config_from_args(args: argparse.Namespace):
                    if getattr(args, f"output_min_{m}") is not None or getattr(args, f"output_max_{m}") is not None)
     output = tuple(m for m in METRIC_IDS if getattr(args, f"output_{m}"))
     params = AlignParams(
-        text=TextParams(args.text_keep_dashes, args.text_keep_ws, args.text_keep_casing),
+        text=TextParams(args.text_keep_dashes, args.text_keep_ws, args.text_keep_casing, args.text_verbalize,
+                        FurnitureParams(enabled=not args.text_no_furniture)),
         rough=RoughParams(
             SearchParams(args.align_max_candidates, args.align_candidate_threshold,
                          SwParams(args.align_match_score, args.align_mismatch_score, args.align_gap_score)),
             min_score=args.align_min_sws, min_run=args.align_min_run, run_gap=args.align_run_gap,
             max_ambiguity=args.align_ambiguity, solo_score=args.align_solo_sws,
+            short_chars=args.align_short_chars, short_score=args.align_short_sws,
         ),
+        edges=EdgeParams(snap_words=not args.align_no_word_snap, claim_gaps=not args.align_no_claim_gaps,
+                         max_words=args.align_claim_max_words, max_pause_ms=args.align_claim_max_pause),
         gap=GapParams(args.align_shrink_fraction, args.align_stretch_fraction, args.align_word_snap_factor,
                       args.align_phrase_snap_factor, args.align_similarity_algo.lower(), wng),
         filters=FilterParams(output, bounds, wng),
@@ -238,7 +263,7 @@ def check_job_paths(job, where: str = "") -> None:
 
 
 def run_align(args: argparse.Namespace) -> int:
-    from ..pipeline import DocumentJob, align_document
+    from ..pipeline import EXIT_TEXT_MISMATCH, DocumentJob, align_document
 
     if args.catalog is not None:
         if any(v is not None for v in (args.audio, args.tlog, args.script, args.aligned)):
@@ -259,8 +284,8 @@ def run_align(args: argparse.Namespace) -> int:
             raise UsageError(f"--aligned {job.aligned} is a directory; give a file path")
         if job.aligned.exists() and not config.run.force:
             raise UsageError(f"{job.aligned} already exists; pass --force to overwrite it")
-        align_document(job, config, alphabet=alphabet)
-        return 0
+        result = align_document(job, config, alphabet=alphabet)
+        return EXIT_TEXT_MISMATCH if result.text_mismatch else 0
 
     from ..batch import run_catalog
     from ..catalog import read_catalog

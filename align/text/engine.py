@@ -27,6 +27,8 @@ REASON_EMPTY = "empty transcript"
 REASON_NO_MATCH = "no match"
 REASON_EMPTY_MATCH = "empty match"
 REASON_ISOLATED = "isolated match"
+# Reasons of fragments the aligner could not place (the others were placed, then filtered).
+UNPLACED_REASONS = frozenset({REASON_EMPTY, REASON_NO_MATCH, REASON_EMPTY_MATCH, REASON_ISOLATED})
 
 
 # Characters that end a sentence in the original text (merging never crosses them).
@@ -235,10 +237,13 @@ def align_transcripts(
                 drop(j, reason)
             continue
         meta = _meta(ct, cs, ce, [entries[j] for j in ids])
+        skipped = ct.skipped(os_, oe)
         utterances.append(Utterance(
             start=entry.start, end=entries[ids[-1]].end, transcript=" ".join(entries[j].transcript for j in ids),
             text_start=os_, text_end=oe, meta=meta, aligned_raw=ct.original[os_:oe], aligned=aligned,
             clean_start=cs, clean_end=ce, sws=sws, metrics=metrics, fragment=i,
+            # original ranges inside the utterance that nobody reads (page furniture, footnote marks)
+            extra={"skipped": [list(r) for r in skipped]} if skipped else {},
         ))
     timings["metrics"] = time.perf_counter() - t0
     drops.sort()

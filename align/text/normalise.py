@@ -76,6 +76,7 @@ class CleanText:
     ends: np.ndarray = None
     removed: list[Removed] = field(default_factory=list)
     unsaid: list[tuple[int, int]] = field(default_factory=list)
+    said: int = 0               # tokens replaced by their spoken words
 
     def __post_init__(self):
         if self.ends is None:
@@ -159,7 +160,7 @@ def _edits(original: str, alphabet: Alphabet, params: TextParams):
     edits: dict[int, tuple[int, tuple]] = {r.start: (r.end, ()) for r in removed}
     for t in v.tokens:
         edits[t.start] = (t.end, t.words)
-    return removed, v.unsaid, edits
+    return removed, v.unsaid, edits, len(v.tokens)
 
 
 def normalise(
@@ -181,9 +182,9 @@ def normalise(
     space_ok = " " in alphabet
     fold_cache: dict[str, str] = {}
     if document:
-        removed, unsaid, edits = _edits(original, alphabet, params)
+        removed, unsaid, edits, said = _edits(original, alphabet, params)
     else:
-        removed, unsaid = [], []
+        removed, unsaid, said = [], [], 0
         edits = {t.start: (t.end, t.words) for t in verbalize(original, params.verbalize, language_of(alphabet.labels)).tokens}
     split_symbols = params.verbalize == "all" and space_ok
 
@@ -212,13 +213,13 @@ def normalise(
             ch = original[off]
             edit = edits.get(off) if edits else None
             if edit is not None:
-                end, said = edit
-                for w in said:
+                end, words = edit
+                for w in words:
                     put(" ", w.start, w.start + 1, pi)
                     for c in w.word:
                         for f in (fold_cache.get(c) or fold_cache.setdefault(c, _fold(c, alphabet, params))):
                             put(f, w.start, w.end, pi)
-                if said:
+                if words:
                     put(" ", end - 1, end, pi)
                 off = max(off + 1, min(end, ph.end))
                 continue
@@ -246,4 +247,5 @@ def normalise(
         ends=np.asarray(ends, dtype=np.int64),
         removed=list(removed),
         unsaid=list(unsaid),
+        said=said,
     )

@@ -39,6 +39,14 @@ class RoughParams:
     # own, without neighbours (--align-solo-sws): a reader may skip whole paragraphs. Chance matches
     # in unrelated text stay far below it (at most ~0.7 in bench/text_align.py).
     solo_score: float = 0.8
+    # A transcript shorter than short_chars clean characters (one or two short words) is placed
+    # only with a score of at least short_score (--align-short-chars, --align-short-sws): two
+    # letters of "lies" inside another word must not pass as a match.
+    short_chars: int = 10
+    short_score: float = 0.8
+
+    def min_score_for(self, pattern: str) -> float:
+        return self.min_score if len(pattern) >= self.short_chars else max(self.min_score, self.short_score)
 
 
 SOLO_MIN_CHARS = 30
@@ -83,10 +91,11 @@ def rough_align(
             i = lo + int(k)
             if not patterns[i]:
                 continue
-            m = index.find_best(patterns[i], start, end, params.search, params.min_score)
+            ms = params.min_score_for(patterns[i])
+            m = index.find_best(patterns[i], start, end, params.search, ms)
             if on_search is not None:
                 on_search()
-            if m is None or m.score < params.min_score:
+            if m is None or m.score < ms:
                 continue
             if confirm and not _confirmed(i, m, lo, hi, start, end, n_total, patterns, index, params, on_search):
                 continue
