@@ -27,8 +27,9 @@ REASON_EMPTY = "empty transcript"
 REASON_NO_MATCH = "no match"
 REASON_EMPTY_MATCH = "empty match"
 REASON_ISOLATED = "isolated match"
+REASON_MID_WORD = "mid-word match"
 # Reasons of fragments the aligner could not place (the others were placed, then filtered).
-UNPLACED_REASONS = frozenset({REASON_EMPTY, REASON_NO_MATCH, REASON_EMPTY_MATCH, REASON_ISOLATED})
+UNPLACED_REASONS = frozenset({REASON_EMPTY, REASON_NO_MATCH, REASON_EMPTY_MATCH, REASON_ISOLATED, REASON_MID_WORD})
 
 
 # Characters that end a sentence in the original text (merging never crosses them).
@@ -202,12 +203,25 @@ def align_transcripts(
     t0 = time.perf_counter()
     kept: list[tuple[int, tuple[int, int]]] = []
     stripped = [strip_span(ct.clean, *span) for span in spans]
+    mid_word = set()
     if params.edges.snap_words:
+        from rapidfuzz.distance import Levenshtein
+
         ok = [k for k, s in enumerate(stripped) if s is not None]
         for k, s in zip(ok, snap_to_words(ct.clean, [stripped[k] for k in ok])):
+            if s != stripped[k]:
+                # The match began or ended inside a word: what the whole words say must still fit
+                # ("lies" inside "applies" does not).
+                p = patterns[found[k]].replace(" ", "")
+                a = "" if s is None else ct.clean[s[0]:s[1]].replace(" ", "")
+                if s is None or Levenshtein.normalized_similarity(p, a) < params.rough.min_score_for(p):
+                    mid_word.add(k)
+                    s = None
             stripped[k] = s
-    for i, s in zip(found, stripped):
-        if s is None:
+    for k, (i, s) in enumerate(zip(found, stripped)):
+        if k in mid_word:
+            drop(i, REASON_MID_WORD)
+        elif s is None:
             drop(i, REASON_EMPTY_MATCH)
         else:
             kept.append((i, s))

@@ -215,7 +215,7 @@ def normalise(
             if edit is not None:
                 end, words = edit
                 for w in words:
-                    put(" ", w.start, w.start + 1, pi)
+                    put(" ", w.start, w.end, pi)
                     for c in w.word:
                         for f in (fold_cache.get(c) or fold_cache.setdefault(c, _fold(c, alphabet, params))):
                             put(f, w.start, w.end, pi)

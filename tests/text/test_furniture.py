@@ -1,0 +1,82 @@
+"""Page furniture: found at planted places, chapter headings and tables left alone."""
+
+import random
+
+from align.text.alphabet import Alphabet
+from align.text.furniture import find_furniture
+from align.text.normalise import Phrase, TextParams, normalise
+
+EN = Alphabet.from_labels(" abcdefghijklmnopqrstuvwxyz'")
+WORDS = ("the licence grants you the freedom to share and change all versions of a program to make sure "
+         "it remains free software for all its users we use this licence for most of our software").split()
+
+
+def book(style: str, seed: int = 0, pages: int = 8):
+    """Pages of wrapped prose (lines end mid-sentence) with furniture of `style`; returns the
+    text and the planted furniture ranges."""
+    rng = random.Random(seed)
+    parts, planted, pos = [], [], 0
+
+    def emit(s, kind=None):
+        nonlocal pos
+        parts.append(s)
+        if kind:
+            planted.append((pos, pos + len(s), kind))
+        pos += len(s)
+
+    for p in range(1, pages + 1):
+        if style == "head":
+            emit(f"A TREATISE ON LICENCES{p:>40}\n", "header")
+        elif style == "alternating":
+            emit(f"{p:<6}A TREATISE ON LICENCES\n" if p % 2 == 0 else f"A TREATISE ON LICENCES{p:>40}\n", "header")
+        for _ in range(rng.randint(30, 36)):
+            emit(" ".join(rng.choice(WORDS) for _ in range(10)) + "\n")
+        if style in ("dash", "bracket", "bare", "page"):
+            foot = {"dash": f"- {p} -", "bracket": f"[{p}]", "bare": f"{p:>30}", "page": f"Page {p}"}[style]
+            emit(foot + "\n", "page-number")
+    return "".join(parts), planted
+
+
+def test_running_heads_and_page_numbers_are_found_exactly():
+    for style in ("head", "alternating", "dash", "bracket", "bare", "page"):
+        text, planted = book(style, seed=len(style))
+        found = [(r.start, r.end, r.kind) for r in find_furniture(text)]
+        assert found == planted, style
+
+
+def test_chapter_headings_after_sentence_ends_are_text():
+    rng = random.Random(3)
+    parts = []
+    for c in range(1, 9):
+        parts.append(f"Chapter {c}\n\n")
+        for _ in range(rng.randint(30, 36)):
+            parts.append(" ".join(rng.choice(WORDS) for _ in range(10)) + "\n")
+        parts[-1] = parts[-1].rstrip("\n") + ".\n\n"
+    assert find_furniture("".join(parts)) == []
+
+
+def test_lone_numbers_in_a_table_are_text():
+    text = "the results were\n17\n3\n12\nand then we stopped\n" * 2
+    assert [r for r in find_furniture(text) if r.kind == "page-number"] == []
+
+
+def test_footnote_marks_and_hyphenation():
+    text = "the free\u00b9 software[2] is circum-\n   vention and Randers-\nPehrson."
+    kinds = [(text[r.start:r.end], r.kind) for r in find_furniture(text)]
+    assert kinds == [("\u00b9", "footnote-mark"), ("[2]", "footnote-mark"), ("-\n   ", "hyphen")]
+    ct = normalise(text, [Phrase(0, len(text))], EN)
+    assert ct.clean == "the free software is circumvention and randers pehrson"
+    # the joined word maps back over the line break
+    k = ct.clean.index("circumvention")
+    s, e = ct.original_span(k, k + len("circumvention"))
+    assert text[s:e] == "circum-\n   vention"
+
+
+def test_furniture_can_be_kept():
+    from align.text.furniture import FurnitureParams
+
+    text, planted = book("dash", seed=1)
+    on = normalise(text, [Phrase(0, len(text))], EN)
+    off = normalise(text, [Phrase(0, len(text))], EN, TextParams(furniture=FurnitureParams(enabled=False)))
+    assert "one" not in on.clean.split() and off.clean.count(" one ") >= 1
+    assert len(on.removed) == len(planted) and off.removed == []
