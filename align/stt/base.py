@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -16,6 +16,7 @@ class SttParams:
     model_rate: int = 16000               # sample rate the model wants (Hz)
     workers: int = 1                      # worker processes, each loading the model once
     own_lm: bool = True                   # build a per-document language model from the text
+    prompt: bool = False                  # whisper: the document's rare words as decoder hotwords
 
 
 class SttEngine(abc.ABC):
@@ -26,6 +27,10 @@ class SttEngine(abc.ABC):
     @abc.abstractmethod
     def transcribe(self, samples: np.ndarray) -> str:
         """Mono int16 samples at the model rate -> transcript in the model's alphabet."""
+
+    def transcribe_batch(self, batch: Sequence[np.ndarray]) -> list[str]:
+        """Several fragments at once; engines that batch on the accelerator override it."""
+        return [self.transcribe(x) for x in batch]
 
     @abc.abstractmethod
     def identity(self) -> dict:

@@ -18,7 +18,7 @@ import os
 import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
-from typing import Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -59,63 +59,100 @@ def _init_worker(spec: EngineSpec, parent_pid: int | None = None) -> None:
         _WORKER["error"] = (isinstance(e, UserError), f"{type(e).__name__}: {e}" if not isinstance(e, UserError) else str(e))
 
 
-def _worker_task(samples: np.ndarray) -> tuple[str, str | None, tuple | None]:
-    """(transcript, error on this fragment, error loading the engine)."""
+def _worker_task(batch: list[np.ndarray]) -> tuple[list[str], list[str | None], tuple | None]:
+    """(transcripts, errors per fragment, error loading the engine)."""
     if "error" in _WORKER:
-        return "", None, _WORKER["error"]
-    return _safe_transcribe(_WORKER["engine"], samples) + (None,)
+        return [], [], _WORKER["error"]
+    return _safe_transcribe(_WORKER["engine"], batch) + (None,)
 
 
-def _safe_transcribe(engine, samples: np.ndarray) -> tuple[str, str | None]:
+def _safe_transcribe(engine, batch: list[np.ndarray]) -> tuple[list[str], list[str | None]]:
     try:
-        return engine.transcribe(samples), None
+        return list(engine.transcribe_batch(batch)), [None] * len(batch)
+    except Exception:
+        if len(batch) == 1:
+            pass
+        else:
+            # find the fragment that fails: the others keep their transcripts
+            texts, errs = [], []
+            for x in batch:
+                t, e = _safe_transcribe(engine, [x])
+                texts += t
+                errs += e
+            return texts, errs
+    try:
+        return [engine.transcribe(batch[0])], [None]
     except Exception as e:  # one bad fragment must not cost the whole file's transcripts
-        return "", f"{type(e).__name__}: {e}"
+        return [""], [f"{type(e).__name__}: {e}"]
+
+
+def batches(n: int, size: int) -> list[tuple[int, int]]:
+    """Fixed [start, end) chunks of the fragment list: the same for every run, so a resumed run
+    decodes exactly the batches an uninterrupted one would (batched decoders can depend on what
+    shares a batch) and the journal records whole batches."""
+    size = max(1, int(size))
+    return [(i, min(n, i + size)) for i in range(0, n, size)]
 
 
 def transcribe_fragments(
-    fragments: Sequence[Fragment], spec: EngineSpec, workers: int = 1, show_progress: bool = True
+    fragments: Sequence[Fragment], spec: EngineSpec, workers: int = 1, show_progress: bool = True,
+    done: Optional[Mapping[int, list[str]]] = None,
+    on_batch: Optional[Callable[[int, list[str]], None]] = None,
 ) -> list[str]:
-    """Transcripts of `fragments`, in their order."""
+    """Transcripts of `fragments`, in their order.
+
+    `done` maps the start index of a batch (see `batches`) to transcripts already known (from a
+    journal): those batches are not decoded again. `on_batch(start, texts)` is called in the
+    parent process as each newly decoded batch completes, in order.
+    """
     if workers < 1:
         raise UserError(f"--stt-workers must be at least 1, got {workers}")
     n = len(fragments)
     if n == 0:
         return []
-    workers = min(workers, n)
-    bar = progress(total=n, enabled=show_progress, desc="STT", unit="fragment")
-    out: list[str] = []
+    done = dict(done or {})
+    chunks = batches(n, spec.batch)
+    todo = [(a, b) for a, b in chunks if a not in done]
+    workers = max(1, min(workers, len(todo)))
+    initial = sum(b - a for a, b in chunks if a in done)
+    bar = progress(total=n, enabled=show_progress, desc="STT", unit="fragment", initial=initial)
+    result: dict[int, list[str]] = {a: list(done[a]) for a, _ in chunks if a in done}
     failed = 0
 
-    def record(i: int, text: str, err: str | None) -> None:
+    def record(a: int, texts: list[str], errs: list[str | None]) -> None:
         nonlocal failed
-        if err is not None:
-            failed += 1
-            f = fragments[i]
-            log.warning("STT failed on fragment %d (%.0f-%.0f ms), kept as an empty transcript: %s",
-                        i, f.start_ms, f.end_ms, err)
-        out.append(text)
-        bar.update(1)
+        for k, err in enumerate(errs):
+            if err is not None:
+                failed += 1
+                f = fragments[a + k]
+                log.warning("STT failed on fragment %d (%.0f-%.0f ms), kept as an empty transcript: %s",
+                            a + k, f.start_ms, f.end_ms, err)
+        result[a] = texts
+        if on_batch is not None:
+            on_batch(a, texts)
+        bar.update(len(texts))
 
     try:
-        if workers == 1:
+        if not todo:
+            pass
+        elif workers == 1:
             engine = load_engine(spec)
-            for i, f in enumerate(fragments):
-                record(i, *_safe_transcribe(engine, f.samples))
+            for a, b in todo:
+                record(a, *_safe_transcribe(engine, [f.samples for f in fragments[a:b]]))
         else:
             # ProcessPoolExecutor rather than multiprocessing.Pool: a worker that dies (killed,
             # crashed, unimportable __main__) raises BrokenProcessPool instead of hanging.
             ctx = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                                      initargs=(spec, os.getpid())) as ex:
-                results = ex.map(_worker_task, (f.samples for f in fragments))
+                results = ex.map(_worker_task, ([f.samples for f in fragments[a:b]] for a, b in todo))
                 try:
-                    for i, (text, err, load_err) in enumerate(results):
+                    for (a, _b), (texts, errs, load_err) in zip(todo, results):
                         if load_err is not None:
                             is_user, msg = load_err
                             raise UserError(msg) if is_user else RuntimeError(
                                 f"the {spec.engine} engine failed to load in a worker process: {msg}")
-                        record(i, text, err)
+                        record(a, texts, errs)
                 except BaseException:
                     ex.shutdown(wait=True, cancel_futures=True)
                     raise
@@ -123,4 +160,4 @@ def transcribe_fragments(
         bar.close()
     if failed:
         log.warning("STT failed on %d of %d fragments (empty transcripts kept; see warnings above)", failed, n)
-    return out
+    return [t for a, _ in chunks for t in result[a]]

@@ -31,6 +31,8 @@ class EngineSpec:
     lm_dict: Optional[str] = None
     lm_hash: Optional[str] = None
     lm_scorer: Optional[str] = None   # DeepSpeech: scorer package built from the document LM
+    prompt: Optional[str] = None      # Whisper: document words given to the decoder as hotwords
+    batch: int = 1                    # fragments per decoder call (and per journal record)
 
 
 def _module(engine: str):
@@ -78,7 +80,18 @@ def make_engine_spec(params: SttParams, clean_text: str | None, lm_cache_dir: Pa
         return EngineSpec(**{**spec.__dict__, "lm_arpa": str(lm.arpa_path), "lm_binary": str(lm.binary_path),
                              "lm_hash": lm.text_hash, "lm_scorer": str(scorer)})
 
-    # whisper, vosk: end-to-end models without an external n-gram LM.
+    if params.engine == "whisper":
+        mod.require_package()
+        root = mod.resolve_model(params.model_dir)
+        if params.model_rate != mod.MODEL_RATE:
+            raise UserError(f"--stt-engine whisper takes {mod.MODEL_RATE} Hz audio: pass --stt-model-rate {mod.MODEL_RATE}")
+        dev = mod.device_settings()
+        prompt = mod.prompt_words(clean_text) if params.prompt else ""
+        log.info("Whisper model %s on %s (%s), batches of %d fragments; %s", root, dev["device"], dev["compute_type"],
+                 dev["batch"], f"{len(prompt.split())} document words as hotwords" if prompt else "no prompt")
+        return EngineSpec(**{**spec.__dict__, "model_dir": str(root), "prompt": prompt, "batch": dev["batch"]})
+
+    # vosk: an end-to-end model without an external n-gram LM.
     mod.require_package()
     mod.check_model_dir(params.model_dir)
     rate = getattr(mod, "MODEL_RATE", None)

@@ -31,8 +31,10 @@ def test_whisper_errors(tmp_path):
         with pytest.raises(MissingDependencyError, match="faster-whisper"):
             make_engine_spec(SttParams(engine="whisper", model_dir=str(tmp_path)), None)
         return
-    with pytest.raises(UserError, match="needs --stt-model-dir"):
+    with pytest.raises(UserError, match="needs --stt-model NAME_OR_DIR"):
         make_engine_spec(SttParams(engine="whisper"), None)
+    with pytest.raises(UserError, match="no such directory .and not a Whisper model name"):
+        make_engine_spec(SttParams(engine="whisper", model_dir="tiny.enn"), None)
     with pytest.raises(UserError, match="no such directory"):
         make_engine_spec(SttParams(engine="whisper", model_dir=str(tmp_path / "x")), None)
     with pytest.raises(UserError, match="missing model.bin, config.json"):
@@ -53,6 +55,21 @@ def test_whisper_tiny_en_for_real(spoken):
     assert spec.lm_arpa is None  # no n-gram LM for an end-to-end model
     hyp = transcribe_fragments(frags[:3], spec, workers=1, show_progress=False)
     assert jiwer.wer(refs[:3], hyp) < 0.2  # measured ~0.05 with tiny.en on festival speech
-    assert engine_identity(spec)["engine"] == "whisper"
+    ident = engine_identity(spec)
+    assert ident["engine"] == "whisper" and ident["device"] in ("cpu", "cuda") and ident["prompt"] == ""
+    # batched decoding (one encoder call for a batch, padded windows) gives what one-by-one gives
+    from align.stt.registry import load_engine
+
+    engine = load_engine(spec)
+    assert engine.transcribe_batch([f.samples for f in frags[:3]]) == [engine.transcribe(f.samples) for f in frags[:3]] == hyp
     with pytest.raises(UserError, match="--stt-model-rate 16000"):
         make_engine_spec(SttParams(engine="whisper", model_dir=spec.model_dir, model_rate=8000), None)
+
+
+def test_whisper_prompt_words_are_the_documents_frequent_long_words():
+    from align.stt.engine_whisper import prompt_words
+
+    text = "the licence licence licence covers software software and a rarely used zymurgical term " * 2
+    assert prompt_words(text, limit=2) == "licence software"   # 3x and 2x per copy, both 7+ letters
+    assert prompt_words(text, limit=10).split() == sorted(["licence", "software", "zymurgical"])
+    assert prompt_words("") == ""
