@@ -77,6 +77,11 @@ class AlignmentResult:
 
 def clean_transcript(transcript: str, alphabet: Alphabet, params: TextParams) -> str:
     """Transcripts from other tools may carry case and punctuation: clean them like the text."""
+    # Most speech-to-text output is clean already (alphabet letters, single spaces): skip the work.
+    if transcript and transcript[0] != " " and transcript[-1] != " " and "  " not in transcript \
+            and alphabet.labels.issuperset(transcript) and (params.keep_casing or transcript.islower()) \
+            and "'" not in transcript:
+        return transcript
     return normalise(transcript, [Phrase(0, len(transcript))], alphabet, params, document=False).clean
 
 

@@ -209,10 +209,16 @@ def normalise(
                 ends.append(sep_at + 1)
                 phrase_of.append(-1)
         off = ph.start
+        # offsets where an edit starts, in order: the common path needs no dictionary look-up
+        starts = sorted(k for k in edits if ph.start <= k < ph.end) if edits else []
+        si = 0
+        next_edit = starts[0] if starts else ph.end
         while off < ph.end:
             ch = original[off]
-            edit = edits.get(off) if edits else None
-            if edit is not None:
+            if off == next_edit:
+                si += 1
+                next_edit = starts[si] if si < len(starts) else ph.end
+                edit = edits[off]
                 end, words = edit
                 for w in words:
                     put(" ", w.start, w.end, pi)
@@ -222,6 +228,9 @@ def normalise(
                 if words:
                     put(" ", end - 1, end, pi)
                 off = max(off + 1, min(end, ph.end))
+                while next_edit < off:  # (an edit inside the one just done cannot happen; be safe)
+                    si += 1
+                    next_edit = starts[si] if si < len(starts) else ph.end
                 continue
             off += 1
             if (ch == "'" or ch in APOSTROPHES) and not _inside_word(original, off - 1, ph):
@@ -233,8 +242,13 @@ def normalise(
                     and original[off].isalnum() and ch not in APOSTROPHES and ch != "'" \
                     and not (params.keep_dashes and ch in DASHES):
                 folded = " "  # png_set, fsf.org, U.S.: a symbol between letters is a word break
-            for c in folded:
-                put(c, off - 1, off, pi)
+            for c in folded:  # put() inlined: this loop runs once per character of a book
+                if c == " " and (not space_ok or (collapse and (not clean or clean[-1] == " "))):
+                    continue
+                clean.append(c)
+                positions.append(off - 1)
+                ends.append(off)
+                phrase_of.append(pi)
     # No leading/trailing space: it would only pad matches.
     while clean and clean[-1] == " " and collapse:
         clean.pop(), positions.pop(), ends.pop(), phrase_of.pop()

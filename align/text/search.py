@@ -178,7 +178,7 @@ class TrigramIndex:
         self.text = encode(clean)
         # Small dense ids per character so a 3-gram is one integer code.
         chars = sorted(set(clean) | {" "})
-        self._ids = {ch: i for i, ch in enumerate(chars)}
+        self._cps = np.array([ord(ch) for ch in chars], dtype=np.int64)  # sorted: ids by binary search
         self._k = len(chars) + 1  # id k-1: a character the text does not contain
         padded = self._char_ids(" " + clean + " ")
         k = self._k
@@ -197,9 +197,11 @@ class TrigramIndex:
         self._marks = np.zeros(len(clean) + 3, np.int8)
 
     def _char_ids(self, s: str) -> np.ndarray:
-        get = self._ids.get
-        unknown = self._k - 1
-        return np.fromiter((get(ch, unknown) for ch in s), dtype=np.int64, count=len(s))
+        """Dense ids of the characters of s (k-1 for a character the text lacks), vectorised."""
+        cps = encode(s).astype(np.int64)
+        pos = np.searchsorted(self._cps, cps)
+        pos = np.minimum(pos, len(self._cps) - 1)
+        return np.where(self._cps[pos] == cps, pos, self._k - 1)
 
     def pattern_codes(self, pattern: str) -> np.ndarray:
         """Distinct compact 3-gram ids of ' ' + pattern + ' ' (those absent from the text dropped)."""

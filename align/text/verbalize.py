@@ -17,6 +17,7 @@ out of the alphabet) and counted, never dropped silently.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import NamedTuple, Optional, Sequence
@@ -50,8 +51,9 @@ _LANG_LETTERS = (
 )
 
 
-def language_of(labels) -> Optional[str]:
-    """The num2words language for an alphabet (a set of labels), or None."""
+@functools.lru_cache(maxsize=16)
+def language_of(labels: frozenset) -> Optional[str]:
+    """The num2words language for an alphabet (a frozenset of labels), or None."""
     for lang, letters in _LANG_LETTERS:
         if all(c in labels for c in letters):
             return lang
@@ -81,7 +83,8 @@ _NUMBER = re.compile(
 _SYMBOL = re.compile(r"[&%+@=\u00d7\u00b0#]")
 
 
-def _abbr_re(abbrs: Sequence[str]) -> re.Pattern:
+@functools.lru_cache(maxsize=16)
+def _abbr_re(abbrs: tuple[str, ...]) -> re.Pattern:
     alts = "|".join(re.escape(a) for a in sorted(abbrs, key=len, reverse=True))
     return re.compile(r"(?<![^\W\d_])(?:" + alts + r")")
 
@@ -168,7 +171,7 @@ def verbalize(text: str, mode: str, lang: Optional[str], skip: Sequence[tuple[in
     if mode == "all" and words:
         taken = [(s, e) for s, e, _ in found]
         abbr = words["abbreviations"]
-        for m in _abbr_re(list(abbr)).finditer(text):
+        for m in _abbr_re(tuple(abbr)).finditer(text):
             g = m.group()
             if g == "No." and not re.match(r"\s*\d", text[m.end():m.end() + 3]):
                 continue

@@ -90,7 +90,7 @@ def test_transcripts_are_verbalised_too():
 
 def test_language_from_the_alphabet():
     assert language_of(EN.labels) == "en"
-    assert language_of(set(" abcdefghijklmnopqrstuvwxyz\u00e4\u00f6\u00fc\u00df")) == "de"
+    assert language_of(frozenset(" abcdefghijklmnopqrstuvwxyz\u00e4\u00f6\u00fc\u00df")) == "de"
 
 
 @settings(max_examples=150, deadline=None)
