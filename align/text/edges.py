@@ -49,7 +49,7 @@ class EdgeParams:
     w_phrase: float = 1.5
     w_separator: float = 5.0
     w_leaning: float = 1.0
-    w_duration: float = 1.0 / 20.0   # per clean character of misfit against the median rate
+    w_duration: float = 2.0          # weight of the durations' fit (see claim_gaps)
 
 
 def _word_bounds(clean: str, k: int) -> tuple[int, int]:
@@ -120,10 +120,15 @@ def _boundary_strength(ct: CleanText, left_end: int, right_start: int, p: EdgePa
     return 0.0
 
 
-def speaking_rate(entries, kept) -> float | None:
-    """Median milliseconds per clean character of the placed fragments."""
+def speaking_rate(entries, kept) -> tuple[float, float] | None:
+    """(median milliseconds per clean character of the placed fragments, their relative spread:
+    1.4826 * median absolute deviation / median, at least 0.05), or None."""
     rates = [(entries[i].end - entries[i].start) / (ce - cs) for i, (cs, ce) in kept if ce > cs and entries[i].end > entries[i].start]
-    return statistics.median(rates) if rates else None
+    if len(rates) < 5:
+        return None
+    med = statistics.median(rates)
+    spread = 1.4826 * statistics.median(abs(r - med) for r in rates) / med
+    return med, max(spread, 0.05)
 
 
 def claim_gaps(ct: CleanText, entries, kept: list[tuple[int, tuple[int, int]]], p: EdgeParams) -> list[tuple[int, tuple[int, int]]]:
@@ -149,11 +154,14 @@ def claim_gaps(ct: CleanText, entries, kept: list[tuple[int, tuple[int, int]]], 
             if c > 0 and clean[words[c - 1][0]:words[c - 1][1]] in LEANING:
                 score -= p.w_leaning
             if rate:
-                la = left_end - a[0]
-                lb = b[1] - right_start
-                da = entries[i].end - entries[i].start
-                db = entries[j].end - entries[j].start
-                score -= p.w_duration * (abs(da / rate - la) + abs(db / rate - lb))
+                # how many spreads each fragment's duration misses its text length by (Gaussian
+                # log-likelihood): self-calibrating, weak when the speaking rate varies a lot
+                med, spread = rate
+                la = max(left_end - a[0], 1)
+                lb = max(b[1] - right_start, 1)
+                za = ((entries[i].end - entries[i].start) / med - la) / (spread * la)
+                zb = ((entries[j].end - entries[j].start) / med - lb) / (spread * lb)
+                score -= p.w_duration * (za * za + zb * zb) / 2
             if best is None or score > best + 1e-9:
                 best, best_c = score, c
         if best_c > 0:
