@@ -418,6 +418,14 @@ KINDS = {
 }
 FURNITURE_STYLES = ("head-right", "dash-number", "bracket-number", "bare-number", "page-word", "alternating")
 FOOTNOTE_STYLES = ("\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079", "bracket", "star")
+FOOTNOTES = (
+    "See the discussion of this point in the previous chapter.",
+    "This passage is missing from the earliest editions of the text.",
+    "The wording follows the revised version published later.",
+    "Compare the similar provision in the appendix.",
+    "Some readers take this to mean the opposite.",
+    "The original has a different word here, of uncertain meaning.",
+)
 SOFT = "\x00"  # marks a hyphen put at a line end by _hyphenate until the spoken words are known
 HOMOPHONES = {
     "their": "there", "there": "their", "to": "too", "two": "to", "for": "four", "four": "for", "than": "then",
@@ -569,7 +577,8 @@ class MessyBook:
     inserted: list[tuple[int, int, str]]
 
 
-def build_messy_book(docs: list[tuple[str, str]], rng: Random, footnote_rate: float, hyphen_rate: float) -> MessyBook:
+def build_messy_book(docs: list[tuple[str, str]], rng: Random, footnote_rate: float, hyphen_rate: float,
+                     footnote_bodies: bool = True) -> MessyBook:
     style = FURNITURE_STYLES[rng.randrange(len(FURNITURE_STYLES))]
     fstyle = FOOTNOTE_STYLES[rng.randrange(len(FOOTNOTE_STYLES))]
     lines: list[tuple[int, str]] = []
@@ -590,10 +599,11 @@ def build_messy_book(docs: list[tuple[str, str]], rng: Random, footnote_rate: fl
             inserted.append((pos, pos + len(s), kind))
         pos += len(s)
 
-    def body(s: str) -> None:
+    def body(s: str) -> list[str]:
         nonlocal tid_base
         # footnote marks after some words that end before punctuation or a space
         out_pos = 0
+        marks = []
         for m in re.finditer(r"[a-z](?=[,.;:]?\s)", s):
             if rng.random() < footnote_rate:
                 j = m.end()
@@ -605,12 +615,14 @@ def build_messy_book(docs: list[tuple[str, str]], rng: Random, footnote_rate: fl
                 n = rng.randint(1, 9)
                 mark = fstyle[n - 1] if len(fstyle) == 9 else (f"[{n}]" if fstyle == "bracket" else "*")
                 emit(mark, "footnote-mark")
+                marks.append(mark)
                 out_pos = j
         chunk = s[out_pos:]
         sw = spoken_words(chunk, pos, rng)
         words.extend((w, a, b, t + tid_base) for w, a, b, t in sw)
         tid_base += len(sw) + 1
         emit(chunk, None)
+        return marks
 
     i = 0
     p = 0
@@ -624,8 +636,13 @@ def build_messy_book(docs: list[tuple[str, str]], rng: Random, footnote_rate: fl
             emit(f"{p:<6}{title}\n", "header")
         else:
             emit(f"{title}\n", "header")
-        body("".join(ln for _, ln in lines[i:i + n]))
+        marks = body("".join(ln for _, ln in lines[i:i + n]))
         i += n
+        if marks and footnote_bodies:
+            # the notes at the foot of the page: nobody reads them, and the page's last sentence
+            # usually goes on after them on the next page
+            text = "".join(f"{mk} {FOOTNOTES[rng.randrange(len(FOOTNOTES))]}\n" for mk in marks)
+            emit(("" if parts and parts[-1].endswith("\n") else "\n") + text, "footnote")
         foot = {"dash-number": f"- {p} -".center(TOC_WIDTH).rstrip(), "bracket-number": f"[{p}]",
                 "bare-number": f"{p}".center(TOC_WIDTH).rstrip(), "page-word": f"Page {p}"}.get(style)
         if foot is not None:
@@ -649,7 +666,7 @@ def stt_messy(words: list[str], rng: Random, noise: float) -> str:
 
 def make_messy_case(kind: str, seed: int, target_chars: int = 100_000, noise: float = 0.05,
                     junk_fraction: float = 0.05, footnote_rate: float = 0.004, hyphen_rate: float = 0.15,
-                    pause_at_punctuation: float = 0.75) -> Case:
+                    pause_at_punctuation: float = 0.75, footnote_bodies: bool = True) -> Case:
     """One messy case of `kind` (licenses, tech, prose); fragments of 4-20 spoken words run
     across page breaks; truth spans cover the spoken words (the inserts inside them included).
     pause_at_punctuation: share of the cuts moved to punctuation within 3 words (where a reader
@@ -670,7 +687,7 @@ def make_messy_case(kind: str, seed: int, target_chars: int = 100_000, noise: fl
         docs.append((_title(text), text if text.endswith("\n") else text + "\n"))
         total += len(docs[-1][1])
         k += 1
-    book = build_messy_book(docs, rng, footnote_rate, hyphen_rate)
+    book = build_messy_book(docs, rng, footnote_rate, hyphen_rate, footnote_bodies)
     spoken = book.words
     # fragment cuts never split the words of one token ("one hundred and five")
     frags = []

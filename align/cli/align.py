@@ -157,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="most words (>= 0) between two neighbouring utterances that one of them may claim")
     g.add_argument("--align-claim-max-pause", type=_finite, default=3000.0, metavar="MS",
                    help="a longer pause (>= 0) between two fragments shows a skip: the words between stay unclaimed")
+    g.add_argument("--align-no-bridge", action="store_true",
+                   help="do not bridge unread text inside an utterance (by default an unmatched end of a transcript "
+                   "is looked for across up to --align-bridge-max characters of unread text, e.g. a footnote)")
+    g.add_argument("--align-bridge-max", type=int, default=400,
+                   help="longest stretch of unread text (clean characters, >= 0) bridged inside an utterance")
     g.add_argument("--align-shrink-fraction", type=_finite, default=0.1, help="how far a boundary may move inward (fraction of the match, 0 to 1)")
     g.add_argument("--align-stretch-fraction", type=_finite, default=0.25, help="how far a boundary may move outward (fraction of the match, 0 to 10)")
     g.add_argument("--align-word-snap-factor", type=_finite, default=1.5, help="score factor for a boundary at a word boundary, in (0, 100]")
@@ -224,7 +229,8 @@ def config_from_args(args: argparse.Namespace):
             short_chars=args.align_short_chars, short_score=args.align_short_sws,
         ),
         edges=EdgeParams(snap_words=not args.align_no_word_snap, claim_gaps=not args.align_no_claim_gaps,
-                         max_words=args.align_claim_max_words, max_pause_ms=args.align_claim_max_pause),
+                         max_words=args.align_claim_max_words, max_pause_ms=args.align_claim_max_pause,
+                         bridge=not args.align_no_bridge, bridge_max_chars=args.align_bridge_max),
         gap=GapParams(args.align_shrink_fraction, args.align_stretch_fraction, args.align_word_snap_factor,
                       args.align_phrase_snap_factor, args.align_similarity_algo.lower(), wng),
         filters=FilterParams(output, bounds, wng),

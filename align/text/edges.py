@@ -2,7 +2,13 @@
 
 1. `snap_to_words`: a match that starts or ends inside a word takes the whole word when it
    already covers at least half of it, else leaves it (an utterance never holds "es" of "lies").
-2. `claim_gaps`: speech-to-text drops or garbles short first and last words ("the", "of"), so a
+2. `bridge`: text nobody reads that furniture detection missed (a footnote's text at the foot
+   of a page, a caption, an undetected running head) splits a spoken sentence; the match then
+   covers only the transcript's longer part. An unmatched end of the transcript of at least
+   `bridge_min_chars` is looked for across at most `bridge_max_chars` of text beyond the match
+   (never past a neighbour); found well enough, the utterance spans the stretch between, which
+   is left out of its label and listed as skipped.
+3. `claim_gaps`: speech-to-text drops or garbles short first and last words ("the", "of"), so a
    match stops a word short and the word lies unclaimed between two utterances. When two
    utterances are neighbours in the audio (consecutive fragments, no junk or unplaced fragment
    between, a pause of at most `max_pause_ms`) and at most `max_words` words (`max_chars`
@@ -50,6 +56,10 @@ class EdgeParams:
     w_separator: float = 5.0
     w_leaning: float = 1.0
     w_duration: float = 2.0          # weight of the durations' fit (see claim_gaps)
+    bridge: bool = True              # --align-no-bridge
+    bridge_min_chars: int = 10       # an unmatched transcript end this long is looked for across an insert
+    bridge_max_chars: int = 400      # --align-bridge-max: longest unread stretch bridged (clean characters)
+    bridge_min_score: float = 0.7    # normalised Smith-Waterman score the unmatched end needs there
 
 
 def _word_bounds(clean: str, k: int) -> tuple[int, int]:
@@ -169,3 +179,66 @@ def claim_gaps(ct: CleanText, entries, kept: list[tuple[int, tuple[int, int]]], 
         if best_c < len(words):
             b[0] = words[best_c][0]
     return [(i, (s, e)) for i, (s, e) in out]
+
+
+def _word_start(clean: str, k: int) -> int:
+    while k > 0 and clean[k - 1] != " ":
+        k -= 1
+    return k
+
+
+def _word_end(clean: str, k: int) -> int:
+    while k < len(clean) and clean[k - 1:k] != " " and k > 0 and clean[k] != " ":
+        k += 1
+    return k
+
+
+def bridge(clean: str, text_codes, patterns: Sequence[str], kept: list[tuple[int, tuple[int, int]]],
+           p: EdgeParams, match: int, mismatch: int, gap: int):
+    """(kept with spans widened across unread stretches, {fragment: [(clean start, end) left out]})."""
+    from .sw import encode, sw_kernel
+
+    out = [(i, list(span)) for i, span in kept]
+    cuts: dict[int, list[tuple[int, int]]] = {}
+    for k, (i, span) in enumerate(out):
+        pat = patterns[i]
+        cs, ce = span
+        a = encode(pat)
+        raw, a0, a1, b0, b1 = sw_kernel(a, text_codes, cs, ce, match, mismatch, gap)
+        if raw <= 0:
+            continue
+        tail = pat[a1:].strip()
+        if len(tail.replace(" ", "")) >= p.bridge_min_chars:
+            hi = out[k + 1][1][0] if k + 1 < len(out) else len(clean)
+            hi = min(hi, ce + p.bridge_max_chars + 2 * len(tail))
+            t = encode(tail)
+            r2, ta0, ta1, tb0, tb1 = sw_kernel(t, text_codes, ce, hi, match, mismatch, gap)
+            if r2 >= p.bridge_min_score * match * len(tail) and ta0 <= 2:
+                s0 = _word_start(clean, tb0)
+                # the stretch starts where the transcript's matched part ends (gap alignment may
+                # have stretched the span into the unread text)
+                cut = (_word_end(clean, b1), s0)
+                while cut[0] < cut[1] and clean[cut[0]] == " ":
+                    cut = (cut[0] + 1, cut[1])
+                while cut[1] > cut[0] and clean[cut[1] - 1] == " ":
+                    cut = (cut[0], cut[1] - 1)
+                if cut[1] > cut[0] and s0 >= cut[0]:
+                    cuts.setdefault(i, []).append(cut)
+                    span[1] = _word_end(clean, tb1)
+        head = pat[:a0].strip()
+        if len(head.replace(" ", "")) >= p.bridge_min_chars:
+            lo = out[k - 1][1][1] if k > 0 else 0
+            lo = max(lo, cs - p.bridge_max_chars - 2 * len(head))
+            h = encode(head)
+            r2, ha0, ha1, hb0, hb1 = sw_kernel(h, text_codes, lo, cs, match, mismatch, gap)
+            if r2 >= p.bridge_min_score * match * len(head) and ha1 >= len(head) - 2:
+                e0 = _word_end(clean, hb1)
+                cut = (e0, _word_start(clean, b0))
+                while cut[0] < cut[1] and clean[cut[0]] == " ":
+                    cut = (cut[0] + 1, cut[1])
+                while cut[1] > cut[0] and clean[cut[1] - 1] == " ":
+                    cut = (cut[0], cut[1] - 1)
+                if cut[1] > cut[0] and e0 <= cut[1]:
+                    cuts.setdefault(i, []).insert(0, cut)
+                    span[0] = _word_start(clean, hb0)
+    return [(i, (s, e)) for i, (s, e) in out], cuts

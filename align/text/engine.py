@@ -14,7 +14,7 @@ from typing import Any, Optional, Sequence
 from ..records import Utterance
 from ..tlog import TranscriptEntry
 from .alphabet import Alphabet
-from .edges import EdgeParams, claim_gaps, snap_to_words
+from .edges import EdgeParams, bridge, claim_gaps, snap_to_words
 from .gap import GapParams, gap_align, strip_span
 from .metrics import FilterParams, evaluate
 from .normalise import CleanText, Phrase, TextParams, normalise
@@ -109,6 +109,36 @@ def original_spans(ct: CleanText, spans: Sequence[tuple[int, int]]) -> list[tupl
     for a, b in zip(out, out[1:]):
         if a[1] > b[0]:
             a[1] = b[0]
+    return [(s, e) for s, e in out]
+
+
+def _without(clean: str, cs: int, ce: int, cuts) -> str:
+    if not cuts:
+        return clean[cs:ce]
+    parts, k = [], cs
+    for a, b in sorted(cuts):
+        parts.append(clean[k:a].strip())
+        k = b
+    parts.append(clean[k:ce].strip())
+    return " ".join(x for x in parts if x)
+
+
+def _widen(text: str, s: int, e: int) -> tuple[int, int]:
+    """A bridged stretch with the marks and punctuation around it on its line ("* Note.")."""
+    while s > 0 and text[s - 1] != "\n" and not text[s - 1].isalnum():
+        s -= 1
+    while e < len(text) and text[e] != "\n" and not text[e].isalnum():
+        e += 1
+    return s, e
+
+
+def _union(ranges) -> list[tuple[int, int]]:
+    out: list[list[int]] = []
+    for s, e in sorted(ranges):
+        if out and s <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
     return [(s, e) for s, e in out]
 
 
@@ -230,6 +260,10 @@ def align_transcripts(
             drop(i, REASON_EMPTY_MATCH)
         else:
             kept.append((i, s))
+    cuts: dict[int, list[tuple[int, int]]] = {}
+    if params.edges.bridge:
+        sw = params.rough.search.sw
+        kept, cuts = bridge(ct.clean, index.text, patterns, kept, params.edges, sw.match, sw.mismatch, sw.gap)
     if params.edges.claim_gaps:
         kept = claim_gaps(ct, entries, kept, params.edges)
     groups = merge_groups(ct, entries, kept, params.merge) if params.merge.enabled else [[k] for k in kept]
@@ -241,7 +275,9 @@ def align_transcripts(
         ids = [i for i, _ in group]
         i = ids[0]
         entry = entries[i]
-        aligned = ct.clean[cs:ce]
+        group_cuts = [c for j in ids for c in cuts.get(j, ()) if cs <= c[0] and c[1] <= ce]
+        # the label leaves bridged (unread) stretches out
+        aligned = _without(ct.clean, cs, ce, group_cuts)
         pattern = " ".join(patterns[j] for j in ids)
         # the merged Smith-Waterman score: the parts' scores weighted by their lengths
         sws = sum(matches[j].score * len(patterns[j]) for j in ids) / max(sum(len(patterns[j]) for j in ids), 1)
@@ -256,7 +292,7 @@ def align_transcripts(
                 drop(j, reason)
             continue
         meta = _meta(ct, cs, ce, [entries[j] for j in ids])
-        skipped = ct.skipped(os_, oe)
+        skipped = _union(ct.skipped(os_, oe) + [_widen(ct.original, *ct.original_span(a, b)) for a, b in group_cuts])
         utterances.append(Utterance(
             start=entry.start, end=entries[ids[-1]].end, transcript=" ".join(entries[j].transcript for j in ids),
             text_start=os_, text_end=oe, meta=meta, aligned_raw=ct.original[os_:oe], aligned=aligned,

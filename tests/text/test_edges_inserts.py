@@ -151,3 +151,32 @@ def test_search_finds_a_candidate_outside_the_best_counted_window():
     assert text[got.start:got.end].startswith("the qxick brxwn")
     one = index.find_best(pattern, 0, len(text), SearchParams(max_candidates=1))
     assert one is None or not text[one.start:one.end].startswith("the qxick")
+
+
+def test_an_unread_stretch_that_is_no_furniture_is_bridged():
+    """A footnote's text at the foot of a page splits a spoken sentence: the utterance spans it,
+    its label leaves it out and its record lists it as skipped."""
+    note = "* The wording follows the revised version published later on.\n"
+    text = ("You may not impose any further restrictions on the exercise of the rights granted\n"
+            "or affirmed under this License. For example, you may not impose a license fee, royalty, or\n"
+            "other charge for exercise of rights granted under this License, and you may not initiate\n"
+            + note +
+            "litigation alleging that any patent claim is infringed by making, using, selling, offering\n"
+            "for sale, or importing the Program or any portion of it.\n")
+    ct = normalise(text, [Phrase(0, len(text))], EN)
+    tl = ["you may not impose any further restrictions on the exercise of the rights granted",
+          "or affirmed under this license for example you may not impose a license fee royalty or",
+          "other charge for exercise of rights granted under this license and you may not initiate litigation alleging "
+          "that any patent claim",
+          "is infringed by making using selling offering for sale or importing the program or any portion of it"]
+    entries = [TranscriptEntry(4000 * k, 4000 * k + 3500, s) for k, s in enumerate(tl)]
+    r = align_transcripts(entries, ct, EN)
+    u = r.utterances[2]
+    assert u.aligned == tl[2]
+    a, b = text.index(note), text.index(note) + len(note)
+    assert u.text_start < a and u.text_end > b
+    assert any(s <= a + 1 and e >= b - 1 for s, e in u.extra["skipped"]), u.extra
+    from align.text.edges import EdgeParams
+
+    off = align_transcripts(entries, ct, EN, AlignParams(edges=EdgeParams(bridge=False)))
+    assert off.utterances[2].aligned != tl[2]
