@@ -3,7 +3,7 @@
     python bench/export_bench.py [--repeat 3] [--workdir DIR]
 
 Makes one hour of audio (16 kHz mono WAV, and 44.1 kHz stereo FLAC for the resampling path) and an
-.aligned file with 1,000 utterances of 1–6 s at irregular, fractional-millisecond times, then
+.aligned file with 1,000 utterances of 1–5.5 s at irregular, fractional-millisecond times, then
 times the export (library call, wall clock; best and median of --repeat runs) into a directory
 (WAV, FLAC) and into tar shards. After each run it checks the quality bars: every clip decodes, its
 length equals end - start within one sample, and the manifest durations sum to the clips'.
@@ -53,7 +53,7 @@ def make_inputs(work: Path) -> tuple[Path, Path, Path]:
     utts = []
     t = 250.0
     for i in range(N):
-        dur = float(rng.uniform(1000, 6000))
+        dur = float(rng.uniform(1000, 5500))
         start = round(t + float(rng.uniform(0, 300)), 3)
         end = round(start + dur, 3)
         t = end

@@ -92,39 +92,23 @@ def _documents(args: argparse.Namespace):
     if args.catalog is not None:
         if args.audio is not None or args.aligned is not None:
             raise UsageError("--catalog takes audio and aligned paths from the catalog; drop --audio/--aligned")
-        pairs = _catalog_pairs(args.catalog)
+        # The catalog `align` ran on; document ids as align gave them (audio or tlog stem).
+        pairs = [(job.audio, job.aligned, job.id) for job in read_catalog(args.catalog)]
     else:
         if args.aligned is None:
             raise UsageError("give --catalog, or --aligned (and --audio for clips)")
-        pairs = [(args.audio, args.aligned)]
+        pairs = [(args.audio, args.aligned, (args.audio or args.aligned).stem)]
     kept = []
-    for audio, aligned in pairs:
+    for audio, aligned, doc_id in pairs:
         missing = [str(p) for p in (aligned, audio) if p is not None and not p.exists()]
         if missing:
             if args.ignore_missing:
                 log.warning("skipped (missing %s)", ", ".join(missing))
                 continue
             raise UserError(f"not found: {', '.join(missing)} (--ignore-missing skips such entries)")
-        kept.append((audio, aligned))
-    ids = doc_ids([a if a is not None else b for a, b in kept])
-    return [Document(a, b, i) for (a, b), i in zip(kept, ids)]
-
-
-def _catalog_pairs(path: Path):
-    from ..common.fileio import read_json
-
-    data = read_json(path, "catalog")
-    if not isinstance(data, list):
-        raise UserError(f"{path}: a catalog must be a JSON list of objects with \"audio\" and \"aligned\"")
-    out = []
-    for i, e in enumerate(data):
-        if not isinstance(e, dict) or not isinstance(e.get("aligned"), str):
-            raise UserError(f"{path}: entry {i} needs an \"aligned\" path")
-        audio = e.get("audio")
-        if audio is not None and not isinstance(audio, str):
-            raise UserError(f"{path}: entry {i}: \"audio\" must be a path string")
-        out.append((path.parent / audio if audio else None, path.parent / e["aligned"]))
-    return out
+        kept.append((audio, aligned, doc_id))
+    ids = doc_ids([i for _, _, i in kept])
+    return [Document(a, b, i) for (a, b, _), i in zip(kept, ids)]
 
 
 def build_config(args: argparse.Namespace):

@@ -45,25 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _jobs(args: argparse.Namespace):
-    from ..common.fileio import read_json
+    from ..catalog import read_catalog
     from ..report.document import ReportJob
 
     if args.catalog is not None:
         if any(v is not None for v in (args.aligned, args.script, args.audio, args.tlog, args.output)):
             raise UsageError("--catalog takes the files from the catalog; drop --aligned/--script/--audio/--tlog/--output")
-        data = read_json(args.catalog, "catalog")
-        if not isinstance(data, list):
-            raise UserError(f"{args.catalog}: a catalog must be a JSON list of objects")
         jobs = []
-        base = args.catalog.parent
-        for i, e in enumerate(data):
-            if not isinstance(e, dict) or not isinstance(e.get("aligned"), str) or not isinstance(e.get("script"), str):
-                raise UserError(f"{args.catalog}: entry {i} needs \"aligned\" and \"script\" paths")
-            aligned = base / e["aligned"]
-            out = (args.target_dir / (aligned.stem + ".html")) if args.target_dir else aligned.with_suffix(".html")
-            get = lambda k: base / e[k] if isinstance(e.get(k), str) else None  # noqa: E731
-            jobs.append(ReportJob(aligned, base / e["script"], out, get("audio"), get("tlog"),
-                                  args.text_meaningful_newlines))
+        for job in read_catalog(args.catalog):
+            out = (args.target_dir / (job.aligned.stem + ".html")) if args.target_dir else job.aligned.with_suffix(".html")
+            tlog = job.tlog_path() if job.tlog_path().exists() else None     # align's cache beside the audio
+            jobs.append(ReportJob(job.aligned, job.script, out, job.audio, tlog, args.text_meaningful_newlines))
         return jobs
     if args.aligned is None or args.script is None:
         raise UsageError("give --aligned and --script (and --audio to play it), or --catalog")

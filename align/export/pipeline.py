@@ -103,9 +103,9 @@ class ExportReport:
         return lines
 
 
-def doc_ids(paths: Sequence[Path]) -> list[str]:
-    """Stable, unique, file-name-safe ids from the audio (or aligned) file stems."""
-    stems = ["".join(c if c.isalnum() or c in "-_." else "_" for c in p.stem) or "doc" for p in paths]
+def doc_ids(names: Sequence[str]) -> list[str]:
+    """File-name-safe, unique document ids (a name that occurs twice gets `.1`, `.2`, ...)."""
+    stems = ["".join(c if c.isalnum() or c in "-_." else "_" for c in n) or "doc" for n in names]
     count = Counter(stems)
     seen: Counter = Counter()
     out = []

@@ -105,7 +105,9 @@ class Sample:
 
     @property
     def uid(self) -> str:
-        return self.utt.id or f"{self.doc_id}-{self.index:06d}"
+        # Computed from the (de-duplicated) document id rather than read from the file, so that two
+        # catalog entries with the same audio stem never share clip names; equal to align's id otherwise.
+        return f"{self.doc_id}-{self.index:06d}"
 
     @property
     def duration_s(self) -> float:
@@ -148,7 +150,7 @@ def field_lookup(utt: Utterance, doc_id: str, index: int, quality: Optional[floa
             "raw": lambda: utt.aligned_raw, "aligned_raw": lambda: utt.aligned_raw,
             "text_start": lambda: utt.text_start, "text_end": lambda: utt.text_end,
             "text_length": lambda: utt.text_end - utt.text_start,
-            "index": lambda: index, "doc": lambda: doc_id, "id": lambda: utt.id or f"{doc_id}-{index:06d}",
+            "index": lambda: index, "doc": lambda: doc_id, "id": lambda: f"{doc_id}-{index:06d}",
         }
         if name in simple:
             return simple[name]()

@@ -230,7 +230,7 @@ def test_catalog_workers_and_utterances_past_the_end(tmp_path):
     al2.write_text(json.dumps(data))
     cat = tmp_path / "c.catalog"
     cat.write_text(json.dumps([{"audio": "one.wav", "aligned": "one.aligned", "script": "x.txt"},
-                               {"audio": "two.wav", "aligned": "two.aligned"}]))
+                               {"audio": "two.wav", "aligned": "two.aligned", "script": "x.txt"}]))
     r = cli("--catalog", str(cat), "--target-dir", str(tmp_path / "out"), "--workers", "2")
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(open(tmp_path / "out" / "all.csv")))
@@ -271,3 +271,17 @@ def test_subtitles_from_export(tmp_path):
     subs = list(srt.parse((tmp_path / "s" / "book.srt").read_text(encoding="utf-8")))
     assert [s.content for s in subs] == [f"Word{i}, and more." for i in range(3)]
     assert subs[0].start.total_seconds() == pytest.approx(utts[0]["start"] / 1000, abs=1e-3)
+
+
+def test_same_stem_twice_in_a_catalog(tmp_path):
+    for d in ("a", "b"):
+        (tmp_path / d).mkdir()
+        make_doc(tmp_path / d, "book", n=3, seconds=3, seed=len(d))
+    cat = tmp_path / "c.catalog"
+    cat.write_text(json.dumps([{"audio": f"{d}/book.wav", "aligned": f"{d}/book.aligned", "script": "x.txt"}
+                               for d in ("a", "b")]))
+    r = cli("--catalog", str(cat), "--target-dir", str(tmp_path / "out"), "--manifests", "nemo")
+    assert r.returncode == 0, r.stderr
+    ids = [json.loads(line)["utterance_id"] for line in open(tmp_path / "out" / "all.jsonl")]
+    assert ids == [f"book.{k}-{i:06d}" for k in (1, 2) for i in range(3)]
+    assert len(list((tmp_path / "out" / "all").iterdir())) == 6

@@ -78,6 +78,19 @@ def test_report_errors(tmp_path):
     assert r.returncode == 2 and "unknown field 'cre'" in r.stderr
 
 
+def test_catalog_pages(tmp_path):
+    make_doc(tmp_path)
+    (tmp_path / "c.json").write_text(json.dumps([{"audio": "book.wav", "script": "book.txt", "aligned": "book.aligned"},
+                                                 {"audio": "gone.wav", "tlog": "book.tlog", "script": "book.txt",
+                                                  "aligned": "gone.aligned"}]))
+    r = subprocess.run([sys.executable, "-m", "align.cli.report", "--catalog", str(tmp_path / "c.json"), "--target-dir",
+                        str(tmp_path / "pages"), "--metric", "wer"], capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert r.returncode == 1 and "1 pages written, 1 failed" in r.stderr and "gone.aligned" in r.stderr
+    page = (tmp_path / "pages" / "book.html").read_text(encoding="utf-8")
+    assert 'id="n-dropped">2<' in page and "wer (word error rate" in page     # book.tlog found beside the audio
+
+
 class Browser:
     """Headless Chromium driven over the DevTools protocol (websocket-client)."""
 

@@ -128,7 +128,7 @@ def corpora(draw):
     return utts
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(corpora(), st.booleans(), st.booleans(), st.lists(st.integers(0, 29), max_size=3), st.integers(0, 3))
 def test_split_invariants(utts, partitioned, drop_multiple, test_ids, seed):
     parts = (Partition(0.9, "good"), Partition(0.7, "fair")) if partitioned else ()

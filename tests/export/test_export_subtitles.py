@@ -20,7 +20,7 @@ def U(start, end, raw):
 words_st = st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyzé,.'", min_size=1, max_size=60), min_size=1, max_size=40)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(words_st, st.integers(10, 60), st.integers(1, 3))
 def test_cues_keep_every_word_in_order_within_limits(words, max_chars, max_lines):
     text = "  ".join(words) + "\n"
