@@ -1,8 +1,9 @@
 """Decode a source recording once, then cut utterances out of it sample-exactly.
 
-The source is decoded at the export format (rate, channels) into int16 frames. When the source
-already has the export rate, its samples are read as they are (a cut equals the source slice,
-sample for sample); otherwise it is resampled in a stream with soxr. Files libsndfile cannot read
+When the source already has the export rate and is an exactly seekable container (WAV, FLAC,
+AIFF, ...), each clip is read where it lies, as int16, unconverted (a cut equals the source slice,
+sample for sample, and memory does not grow with the recording). Otherwise the source is decoded
+once into int16 frames at the export format, resampled in a stream with soxr. Files libsndfile cannot read
 (M4A, video containers, MP3 on old libsndfile) are decoded by an ffmpeg pipe.
 """
 
@@ -22,6 +23,8 @@ FORMATS = {"wav": ("WAV", "PCM_16"), "flac": ("FLAC", "PCM_16")}
 BLOCK = 1 << 18
 # An utterance may end this far past the audio end (VAD frame rounding) and is then cut at the end.
 END_SLACK_MS = 50.0
+# Containers whose seek is sample-exact in libsndfile (compressed MP3/Vorbis/Opus are decoded whole).
+SEEKABLE = frozenset({"WAV", "WAVEX", "FLAC", "AIFF", "W64", "RF64", "CAF", "AU"})
 
 
 @dataclass(frozen=True)
@@ -100,8 +103,58 @@ def frame_range(start_ms: float, end_ms: float, rate: int) -> tuple[int, int]:
     return int(round(start_ms * rate / 1000.0)), int(round(end_ms * rate / 1000.0))
 
 
-def cut(audio: np.ndarray, start_ms: float, end_ms: float, rate: int) -> np.ndarray | None:
-    """The frames of one utterance, or None when it lies outside the audio (beyond the slack)."""
+class Source:
+    """Frames of a source at the export format: `len(source)` and `source[a:b]` (int16, (frames, channels))."""
+
+    def __init__(self, path: str | Path, fmt: AudioFormat):
+        import soundfile as sf
+
+        self.path, self.fmt = Path(path), fmt
+        self._file = None
+        self._array: np.ndarray | None = None
+        if not self.path.is_file():
+            raise UserError(f"audio file not found: {self.path}")
+        try:
+            f = sf.SoundFile(str(self.path))
+        except (sf.LibsndfileError, RuntimeError, TypeError):
+            f = None
+        if f is not None and f.samplerate == fmt.rate and f.seekable() and f.format in SEEKABLE:
+            # Same rate, exactly seekable container: read each clip where it lies (no full decode,
+            # memory independent of the recording's length).
+            self._file = f
+            self._n = f.frames
+        else:
+            if f is not None:
+                f.close()
+            self._array = decode(self.path, fmt)
+            self._n = len(self._array)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, sl: slice) -> np.ndarray:
+        a, b = sl.start, min(sl.stop, self._n)
+        if self._array is not None:
+            return self._array[a:b]
+        assert self._file is not None
+        self._file.seek(a)
+        data = self._file.read(b - a, dtype="int16", always_2d=True)
+        return np.ascontiguousarray(_map_channels(data, self.fmt.channels, self.path))
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> "Source":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def cut(audio, start_ms: float, end_ms: float, rate: int) -> np.ndarray | None:
+    """The frames of one utterance (from an array or a Source), or None when it lies outside the audio."""
     a, b = frame_range(start_ms, end_ms, rate)
     n = len(audio)
     if a < 0 or b <= a or a >= n or b > n + int(round(END_SLACK_MS * rate / 1000.0)):

@@ -22,7 +22,7 @@ from ..common.errors import UsageError, UserError
 from ..common.fileio import atomic_path, atomic_write_json, atomic_write_text, dump_json, read_json
 from ..common.hashing import sha256_file, sha256_json
 from ..common.progress import progress
-from .audio import AudioFormat, cut, decode, encode, frame_range
+from .audio import AudioFormat, Source, cut, encode, frame_range
 from .manifests import MANIFESTS, WRITERS, Clip, sample_record
 from .records import Utterance, load_aligned
 from .select import SelectConfig, Selection, select
@@ -216,19 +216,19 @@ def _run_task(task: _Task) -> _Result:
         todo.append((rel, s, e))
     if not todo:
         return res
-    audio = decode(task.audio, task.fmt)
-    for rel, s, e in todo:
-        frames = cut(audio, s, e, task.fmt.rate)
-        if frames is None:
-            res.skipped.append((rel, "outside the audio"))
-            continue
-        data = encode(frames, task.fmt)
-        if task.target_dir is not None:
-            with atomic_path(task.target_dir / rel) as tmp:
-                tmp.write_bytes(data)
-            res.done.append((rel, len(data), len(frames), None))
-        else:
-            res.done.append((rel, len(data), len(frames), data))
+    with Source(task.audio, task.fmt) as audio:
+        for rel, s, e in todo:
+            frames = cut(audio, s, e, task.fmt.rate)
+            if frames is None:
+                res.skipped.append((rel, "outside the audio"))
+                continue
+            data = encode(frames, task.fmt)
+            if task.target_dir is not None:
+                with atomic_path(task.target_dir / rel) as tmp:
+                    tmp.write_bytes(data)
+                res.done.append((rel, len(data), len(frames), None))
+            else:
+                res.done.append((rel, len(data), len(frames), data))
     res.done.sort(key=lambda t: t[0])
     return res
 
@@ -365,6 +365,11 @@ def _export_dir(docs, selection, cfg: ExportConfig, report: ExportReport, key: s
         for rel in old.get("files", []):
             if rel not in planned and isinstance(rel, str) and ".." not in Path(rel).parts:
                 (target / rel).unlink(missing_ok=True)
+    for name in selection.lists:      # temp files of a killed run (never under a final name)
+        for tmp in (target / name).glob(".*.tmp") if (target / name).is_dir() else ():
+            tmp.unlink(missing_ok=True)
+    for tmp in target.glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
     _write_state(cfg, key, False, sorted(planned))
     clips: dict[str, Clip] = {}
     for r in _results(tasks, cfg):
