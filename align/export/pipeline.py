@@ -187,6 +187,7 @@ class _Result:
     done: list[tuple[str, int, int, Optional[bytes]]]   # (path, nbytes, frames, data when not written)
     skipped: list[tuple[str, str]]                      # (path, reason)
     reused: int = 0
+    error: Optional[str] = None                         # the document failed (its other clips are dropped)
 
 
 def _intact(path: Path, fmt: AudioFormat, frames: int) -> Optional[int]:
@@ -203,6 +204,16 @@ def _intact(path: Path, fmt: AudioFormat, frames: int) -> Optional[int]:
 
 
 def _run_task(task: _Task) -> _Result:
+    """Cut one document's clips; a broken source fails this document only (reported, not raised)."""
+    try:
+        return _cut_document(task)
+    except UserError as e:
+        return _Result([], [], error=str(e))
+    except Exception as e:   # libsndfile/soxr on a damaged file: name the file, keep the others going
+        return _Result([], [], error=f"{task.audio}: cannot read the audio: {e}")
+
+
+def _cut_document(task: _Task) -> _Result:
     res = _Result([], [])
     todo = []
     for rel, s, e in task.items:
@@ -372,7 +383,11 @@ def _export_dir(docs, selection, cfg: ExportConfig, report: ExportReport, key: s
         tmp.unlink(missing_ok=True)
     _write_state(cfg, key, False, sorted(planned))
     clips: dict[str, Clip] = {}
-    for r in _results(tasks, cfg):
+    for t, r in zip(tasks, _results(tasks, cfg)):
+        if r.error:
+            report.failed.append(r.error)
+            log.error("%s: skipped (%d utterances)", r.error, len(t.items))
+            continue
         report.reused += r.reused
         for rel, nbytes, frames, _ in r.done:
             clips[rel] = Clip(where[rel][1], rel, nbytes, frames)
@@ -401,7 +416,11 @@ def _export_tar(docs, selection, cfg: ExportConfig, report: ExportReport, key: s
     # shard's content is the same on every run.
     writers = {name: _ShardWriter(cfg.target_tar, name, cfg.shard_size) for name in selection.lists}
     try:
-        for r in _results(tasks, cfg):
+        for t, r in zip(tasks, _results(tasks, cfg)):
+            if r.error:
+                report.failed.append(r.error)
+                log.error("%s: skipped (%d utterances)", r.error, len(t.items))
+                continue
             for rel, reason in r.skipped:
                 report.skipped[reason] += 1
                 log.warning("%s: not written, %s", where[rel][1].uid, reason)

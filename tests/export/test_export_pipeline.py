@@ -306,3 +306,16 @@ def test_seeking_source_equals_full_decode(tmp_path, fmt_name, channels):
             assert (a is None and b is None) or np.array_equal(a, b)
     if channels == 1:
         assert np.array_equal(whole[:, 0], np.rint(x.astype(np.int32).mean(axis=1)).astype(np.int16))
+
+
+def test_a_broken_document_is_reported_and_the_others_exported(tmp_path):
+    make_doc(tmp_path, "good", n=4, seconds=4)
+    make_doc(tmp_path, "bad", n=4, seconds=4, seed=2)
+    (tmp_path / "bad.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunkjunkjunk")
+    cat = tmp_path / "c.catalog"
+    cat.write_text(json.dumps([{"audio": f"{d}.wav", "aligned": f"{d}.aligned", "script": "x.txt"}
+                               for d in ("bad", "good")]))
+    r = cli("--catalog", str(cat), "--target-dir", str(tmp_path / "out"), "--manifests", "csv")
+    assert r.returncode == 1 and "FAILED" in r.stderr and "bad.wav" in r.stderr and "Traceback" not in r.stderr
+    rows = list(csv.DictReader(open(tmp_path / "out" / "all.csv")))
+    assert [row["wav_filename"] for row in rows] == [f"all/good-{i:06d}.wav" for i in range(4)]
