@@ -31,6 +31,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("segment", "embed"):  # subcommands: audio -> segments -> embedding shards
+        from .mine_audio import main as audio_main
+
+        return audio_main(argv)
     args = _parser().parse_args(argv)
     setup_logging(args.loglevel)
     return run_main("mine", lambda: _run(args),

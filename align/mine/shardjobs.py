@@ -1,0 +1,145 @@
+"""Shard jobs of `mine segment` / `mine embed`: resume per shard, workers, a summary of failures.
+
+Each job writes one output shard (atomically) and, when it finished without a failed item, a
+sidecar `<output>.done.json` holding the job's key (a hash of its inputs' identities and the
+parameters) and the row count. A rerun skips a job whose output and sidecar exist, whose key
+matches and whose output still has that many rows; anything else (missing, changed inputs or
+options, a damaged file: WARNING) is redone. A job with failed items writes its output (the
+failed rows are marked, see the callers) but no sidecar, so a rerun retries it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from ..common.fileio import atomic_write_json
+from ..common.progress import progress
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    number: int                 # shard number NNN
+    output: str                 # the shard file this job writes
+    key: str                    # hash of the inputs' identities and the parameters
+    payload: Any = None         # what the worker needs (picklable)
+
+
+@dataclass
+class JobResult:
+    number: int
+    rows: int
+    failures: list[str] = field(default_factory=list)   # one line per failed item
+    stats: dict = field(default_factory=dict)
+
+
+@dataclass
+class RunSummary:
+    done: int = 0
+    skipped: int = 0
+    rows: int = 0
+    failures: list[str] = field(default_factory=list)
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def sidecar(output: str | os.PathLike) -> Path:
+    return Path(f"{output}.done.json")
+
+
+def is_done(job: ShardJob, count_rows: Callable[[str], Optional[int]]) -> bool:
+    """True when a previous run finished this job with the same key and its output is intact."""
+    side = sidecar(job.output)
+    if not side.exists() or not os.path.exists(job.output):
+        return False
+    try:
+        info = json.loads(side.read_text(encoding="utf-8"))
+        want_key, want_rows = info["key"], int(info["rows"])
+    except (OSError, ValueError, KeyError, TypeError):
+        log.warning("%s: damaged resume record; redoing the shard", side)
+        return False
+    if want_key != job.key:
+        return False
+    rows = count_rows(job.output)
+    if rows != want_rows:
+        log.warning("%s: has %s rows but its record says %d (damaged?); redoing the shard", job.output, rows,
+                    want_rows)
+        return False
+    return True
+
+
+def mark_done(job: ShardJob, rows: int) -> None:
+    atomic_write_json(sidecar(job.output), {"key": job.key, "rows": rows})
+
+
+def run_jobs(jobs: Sequence[ShardJob], fn: Callable[[ShardJob], JobResult], *, workers: int = 1,
+             count_rows: Callable[[str], Optional[int]], show_progress: bool = True, desc: str = "shards",
+             force: bool = False) -> RunSummary:
+    """Run `fn` for every job not already done; `workers` > 1 runs them in a process pool.
+
+    `fn` must be a module-level function (it is pickled to the workers). Results are collected in
+    shard order for the summary, so the summary is the same whatever the completion order.
+    """
+    summary = RunSummary()
+    todo = []
+    for job in jobs:
+        if not force and is_done(job, count_rows):
+            summary.skipped += 1
+            info = json.loads(sidecar(job.output).read_text(encoding="utf-8"))
+            summary.rows += int(info["rows"])
+        else:
+            sidecar(job.output).unlink(missing_ok=True)
+            todo.append(job)
+    if summary.skipped:
+        log.info("%d of %d %s already done (resume); %d to do", summary.skipped, len(jobs), desc, len(todo))
+    results: dict[int, JobResult] = {}
+    bar = progress(total=len(todo), enabled=show_progress, desc=desc, unit="shard")
+
+    def finish(job: ShardJob, res: JobResult) -> None:
+        results[job.number] = res
+        if not res.failures:
+            mark_done(job, res.rows)
+        bar.update(1)
+
+    if workers <= 1 or len(todo) <= 1:
+        for job in todo:
+            finish(job, fn(job))
+    else:
+        for job, res in map_processes(fn, todo, workers=workers):
+            finish(job, res)
+    bar.close()
+    for n in sorted(results):
+        res = results[n]
+        summary.done += 1
+        summary.rows += res.rows
+        summary.failures.extend(res.failures)
+        for k, v in res.stats.items():
+            summary.stats[k] = summary.stats.get(k, 0) + v
+    return summary
+
+
+def map_processes(fn: Callable, jobs: Sequence[ShardJob], *, workers: int):
+    """Yield (job, fn(job)) as worker processes finish them; a worker's exception is re-raised."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    # fork: workers start at once and inherit the loaded modules (no threads are running here yet).
+    ctx = multiprocessing.get_context("fork")
+    with cf.ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+        futures = {pool.submit(fn, job): job for job in jobs}
+        try:
+            for fut in cf.as_completed(futures):
+                yield futures[fut], fut.result()
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
