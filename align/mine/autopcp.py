@@ -72,9 +72,17 @@ class Comparator:
     @classmethod
     def from_state(cls, config: dict, state: dict, symmetrize: bool = True) -> "Comparator":
         """Build from the unpickled config dict and state dict (arrays or tensors)."""
+        if config.get("trainable_pooler"):
+            raise UserError("autopcp_path: this comparator has a trainable pooler (it pools frame-level states); "
+                            "mining compares one pooled vector per segment, use a comparator without one")
+        if str(config.get("input_form", "qe")) != "qe":
+            raise UserError(f"autopcp_path: input_form {config.get('input_form')!r} is not supported "
+                            f"(mining compares a source and a candidate: 'qe')")
         layers = []
         pending_w = None
         for name, value in state.items():
+            if name.startswith("pooler."):
+                continue
             arr = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value, dtype=np.float32)
             if name.endswith("weight") and arr.ndim == 2:
                 pending_w = arr
@@ -84,7 +92,10 @@ class Comparator:
         if not layers:
             raise UserError("autopcp_path: the comparator weights contain no linear layers")
         act = str(config.get("activation", "TANH")).lower()
-        out_act = str(config.get("output_act", "none") or "none").lower()
+        out_act = config.get("output_act", None)
+        # The reference stores a bool (True: a tanh after the last layer); names are accepted too.
+        out_act = ("tanh" if out_act else "none") if isinstance(out_act, bool) or out_act is None \
+            else str(out_act).lower()
         for a in (act, out_act):
             if a not in _ACTS:
                 raise UserError(f"autopcp_path: unsupported activation '{a}' in the comparator config")
@@ -121,11 +132,25 @@ class Comparator:
         return (pcp - 1.0) / 3.0
 
 
+def _safe_load(torch, path: Path, what: str):
+    """torch.load restricted to tensors and plain containers (weights_only=True): a checkpoint
+    cannot run code. A file that needs more is refused, never unpickled in full."""
+    try:
+        return torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 (torch raises UnpicklingError, RuntimeError, EOFError, ...)
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if "weights_only" in str(e) or "Unsupported global" in str(e) or type(e).__name__ == "UnpicklingError":
+            raise UserError(f"autopcp_path: refusing {what} '{path}': it holds Python objects other than tensors "
+                            f"and plain values, and unpickling them could run code. Re-save it as a plain dict "
+                            f"(torch.save(dict(...))) from a trusted copy. ({msg})") from None
+        raise UserError(f"autopcp_path: cannot read {what} '{path}' ({msg})") from None
+
+
 def load_comparator(path: str | Path, symmetrize: bool = True) -> Comparator:
     cfg_path, w_path = resolve_files(path)
     torch = _torch()
-    config = torch.load(str(cfg_path), map_location="cpu", weights_only=False)
-    state = torch.load(str(w_path), map_location="cpu", weights_only=False)
+    config = _safe_load(torch, cfg_path, "comparator config")
+    state = _safe_load(torch, w_path, "comparator weights")
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]
     if not isinstance(config, dict) or not isinstance(state, dict):

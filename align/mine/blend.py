@@ -67,17 +67,25 @@ def choose(margins: np.ndarray, ids: np.ndarray, k_extract: int, *, alpha: float
     else:
         aux_k = np.full(m_k.shape, np.nan, dtype=np.float32)
         fn = aux_fn or cosine_aux
-        in_mem = load_normalised(o_aux) if o_aux.rows * o_aux.dim * 4 <= AUX_IN_MEMORY_BYTES else None
+        # A comparator (AutoPCP) gets its input features as they are: it normalises them itself
+        # when it was trained so (norm_emb); the cosine works on unit vectors.
+        raw = aux_fn is not None
+        fits = o_aux.rows * o_aux.dim * 4 <= AUX_IN_MEMORY_BYTES
+        in_mem = (_load_raw(o_aux) if raw else load_normalised(o_aux)) if fits else None
         bar = progress(total=n, enabled=show_progress, desc=f"aux {label}", unit="rows")
         for sh_i, shard in enumerate(q_aux.shards):
             base = int(q_aux.starts[sh_i])
-            for start, qv in iter_blocks(shard, batch_size):
+            for start, qv in (_raw_blocks(shard, batch_size) if raw else iter_blocks(shard, batch_size)):
                 sl = slice(base + start, base + start + len(qv))
                 cid = id_k[sl]
                 valid = cid >= 0
                 safe = np.where(valid, cid, 0)
-                cv = in_mem[safe] if in_mem is not None else gather_rows(o_aux, safe.ravel()).reshape(
-                    len(qv), k_extract, -1)
+                if in_mem is not None:
+                    cv = in_mem[safe]
+                elif raw:
+                    cv = _gather_raw(o_aux, safe.ravel()).reshape(len(qv), k_extract, -1)
+                else:
+                    cv = gather_rows(o_aux, safe.ravel()).reshape(len(qv), k_extract, -1)
                 a = fn(qv, cv).astype(np.float32)
                 aux_k[sl] = np.where(valid, a, np.nan)
                 bar.update(len(qv))
@@ -97,3 +105,23 @@ def choose(margins: np.ndarray, ids: np.ndarray, k_extract: int, *, alpha: float
         aux=(aux_k[r, pick][keep] if aux_k is not None else np.full(int(keep.sum()), np.nan)).astype(np.float32),
         blended=blended[keep].astype(np.float32),
     )
+
+
+def _raw_blocks(shard, batch_size: int):
+    arr = shard.open()
+    for start in range(0, shard.rows, batch_size):
+        yield start, np.asarray(arr[start : start + batch_size], dtype=np.float32)
+
+
+def _load_raw(ss: ShardSet) -> np.ndarray:
+    return np.concatenate([np.asarray(s.open(), dtype=np.float32) for s in ss.shards])
+
+
+def _gather_raw(ss: ShardSet, rows: np.ndarray) -> np.ndarray:
+    rows = np.asarray(rows, dtype=np.int64)
+    out = np.zeros((len(rows), ss.dim), dtype=np.float32)
+    shard_of = np.searchsorted(ss.starts, rows, side="right") - 1
+    for si in np.unique(shard_of):
+        sel = np.nonzero(shard_of == si)[0]
+        out[sel] = ss.shards[si].open()[rows[sel] - ss.starts[si]]
+    return out
