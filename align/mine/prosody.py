@@ -42,34 +42,37 @@ PAUSE_MIN_S = 0.15   # inactive runs at least this long (inside the speech) are 
 NUCLEUS_PROMINENCE_DB = 3.0
 NUCLEUS_MIN_GAP = 8  # frames (80 ms) between syllable nuclei
 
-# (name, centre, scale): z = (raw - centre) / scale, clipped to +-4.
+# (name, centre, scale): z = (raw - centre) / scale, clipped to +-4. The centres are typical speech
+# values; the scales are about one typical spread, halved for what marks a speaking style (pitch
+# level, rate, spectral tilt) and doubled for what mostly follows the words (contour quarters,
+# pause counts): measured with bench/prosody_style.py (algo.md section 13).
 FEATURES: tuple[tuple[str, float, float], ...] = (
-    ("f0_median_st", 5.0, 6.0),
+    ("f0_median_st", 5.0, 3.0),
     ("f0_range_st", 6.0, 3.0),
     ("f0_std_st", 2.5, 1.5),
     ("f0_slope_st_per_s", -1.0, 3.0),
     ("f0_delta_st", 0.3, 0.3),
-    ("f0_q1_st", 0.0, 2.0),
-    ("f0_q2_st", 0.0, 2.0),
-    ("f0_q3_st", 0.0, 2.0),
-    ("f0_q4_st", 0.0, 2.0),
+    ("f0_q1_st", 0.0, 4.0),
+    ("f0_q2_st", 0.0, 4.0),
+    ("f0_q3_st", 0.0, 4.0),
+    ("f0_q4_st", 0.0, 4.0),
     ("voiced_frac", 0.6, 0.2),
     ("energy_std_db", 8.0, 4.0),
     ("energy_range_db", 20.0, 8.0),
     ("energy_slope_db_per_s", -2.0, 5.0),
     ("energy_delta_db", 1.5, 1.0),
-    ("energy_q1_db", 0.0, 4.0),
-    ("energy_q2_db", 0.0, 4.0),
-    ("energy_q3_db", 0.0, 4.0),
-    ("energy_q4_db", 0.0, 4.0),
-    ("articulation_rate", 5.0, 2.0),
-    ("speech_rate", 4.0, 2.0),
+    ("energy_q1_db", 0.0, 8.0),
+    ("energy_q2_db", 0.0, 8.0),
+    ("energy_q3_db", 0.0, 8.0),
+    ("energy_q4_db", 0.0, 8.0),
+    ("articulation_rate", 5.0, 1.25),
+    ("speech_rate", 4.0, 1.25),
     ("pause_frac", 0.15, 0.15),
-    ("pauses_per_s", 0.4, 0.4),
-    ("mean_pause_s", 0.3, 0.3),
+    ("pauses_per_s", 0.4, 0.8),
+    ("mean_pause_s", 0.3, 0.6),
     ("mean_run_s", 1.5, 1.5),
     ("centroid_log2_khz", 0.5, 0.5),
-    ("tilt_db", 10.0, 6.0),
+    ("tilt_db", 10.0, 4.0),
 )
 DIM = len(FEATURES)
 NAMES = tuple(f[0] for f in FEATURES)

