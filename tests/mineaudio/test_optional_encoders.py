@@ -251,3 +251,38 @@ def test_autopcp_refuses_pickles_with_code(tmp_path):
     torch.save(config, tmp_path / "x.config")
     with pytest.raises(UserError, match="trainable pooler"):
         load_comparator(tmp_path)
+
+
+@needs_torch
+def test_autopcp_aux_scorer_on_wav2vec2_pooled_shards(tiny_w2v, tmp_path):
+    """mine with aux_scorer autopcp over `mine embed --encoder wav2vec2-pooled` shards: the aux column
+    is the comparator's score of the chosen pair, computed by torch on the stored (raw) features."""
+    import torch
+    from test_embed import _audio_with_segments
+
+    from align.mine.config import build_config
+    from align.mine.pipeline import mine
+
+    d, _, _ = tiny_w2v
+    order = [3, 7, 0, 5, 1, 6, 2, 4]
+    for lang, o in (("src", range(8)), ("tgt", order)):
+        write_shard(tmp_path / "seg" / f"{lang}.000.tsv", _audio_with_segments(tmp_path, lang, o))
+        glob = str(tmp_path / "seg" / f"{lang}.000.tsv")
+        for enc, spec in (("pro", EncoderSpec("prosody")),
+                          ("w2v", EncoderSpec("wav2vec2-pooled", model_dir=str(d), layer=2, device="cpu"))):
+            assert embed_shards(glob, tmp_path / enc / lang, spec, EmbedOptions(show_progress=False)).ok
+    m, config = _torch_comparator(32, False, norm_emb=False)
+    torch.save(m.state_dict(), tmp_path / "cmp.pt")
+    torch.save(config, tmp_path / "cmp.config")
+    langs = {lang: {"existing_embedding_glob": str(tmp_path / "pro" / f"{lang}.000.npy"),
+                    "existing_aux_embedding_glob": str(tmp_path / "w2v" / f"{lang}.000.npy")} for lang in ("src", "tgt")}
+    cfg = build_config({"src_lang": "src", "tgt_lang": "tgt", "lang_configs": langs, "knn": 4, "threshold": 0.5,
+                        "alpha": 0.9, "aux_scorer": "autopcp", "autopcp_path": str(tmp_path / "cmp.config"),
+                        "output_dir": str(tmp_path / "out")}, "test")
+    res = mine(cfg, show_progress=False)[0]
+    assert len(res.pairs) >= 4
+    xs, ys = np.load(tmp_path / "w2v" / "src.000.npy"), np.load(tmp_path / "w2v" / "tgt.000.npy")
+    for i, j, aux, direction in zip(res.pairs.src, res.pairs.tgt, res.pairs.aux, res.pairs.direction):
+        a, b = (xs[i], ys[j]) if direction != 2 else (ys[j], xs[i])
+        pcp = (_torch_predict(m, config, a[None], b[None])[0] + _torch_predict(m, config, b[None], a[None])[0]) / 2
+        assert aux == pytest.approx((pcp - 1) / 3, abs=1e-4)
