@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import RATE, silence, voiced, write_wav
+from tests.mineaudio.signals import RATE, silence, voiced, write_wav
 
 from align.mine.embed.base import EncoderSpec, duration_batches
 from align.mine.embed.run import EmbedOptions, embed_shards

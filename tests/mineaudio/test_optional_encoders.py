@@ -10,7 +10,7 @@ import types
 
 import numpy as np
 import pytest
-from conftest import RATE, voiced
+from tests.mineaudio.signals import RATE, voiced
 
 from align.common.errors import MissingDependencyError, UsageError, UserError
 from align.mine.embed.base import EncoderSpec, build
@@ -61,7 +61,7 @@ def fake_sonar(monkeypatch):
 def test_sonar_adapter_loading_and_batching(fake_sonar, tmp_path):
     import torch
 
-    from conftest import write_wav
+    from tests.mineaudio.signals import write_wav
 
     lengths_s = [1.0, 4.0, 2.5, 0.5, 4.0, 3.0]
     parts, segs, pos = [], [], 0
@@ -258,7 +258,7 @@ def test_autopcp_aux_scorer_on_wav2vec2_pooled_shards(tiny_w2v, tmp_path):
     """mine with aux_scorer autopcp over `mine embed --encoder wav2vec2-pooled` shards: the aux column
     is the comparator's score of the chosen pair, computed by torch on the stored (raw) features."""
     import torch
-    from test_embed import _audio_with_segments
+    from tests.mineaudio.test_embed import _audio_with_segments
 
     from align.mine.config import build_config
     from align.mine.pipeline import mine

