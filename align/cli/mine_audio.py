@@ -54,8 +54,8 @@ def _embed_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mine embed",
         description="Embed segment shards into .npy shards (row i = line i of the segment shard with the same "
-        "number), the layout `mine` reads (existing_embedding_glob / existing_aux_embedding_glob; the segment "
-        "shards serve as meta_glob).",
+        "number) plus PREFIX.NNN.tsv meta files (copies of the segment shards), the layout `mine` reads "
+        "(existing_embedding_glob / existing_aux_embedding_glob, meta_glob).",
     )
     p.add_argument("--segments", required=True, metavar="GLOB", help="segment shards, e.g. 'seg/en.[0-9][0-9][0-9].tsv'")
     p.add_argument("--out", required=True, metavar="PREFIX", help="output prefix: PREFIX.NNN.npy")
@@ -138,7 +138,7 @@ def _run_embed(args) -> int:
     summary = embed_shards(args.segments, args.out, spec, opts, workers=args.workers, force=args.force)
     code = _report(summary, "embed", "rows")
     print(f"mine embed: for mine's config: existing_embedding_glob (or existing_aux_embedding_glob): "
-          f"{args.out}.[0-9][0-9][0-9].npy, meta_glob: {args.segments}")
+          f"{args.out}.[0-9][0-9][0-9].npy, meta_glob: {args.out}.[0-9][0-9][0-9].tsv")
     return code
 
 

@@ -337,7 +337,7 @@ def segment_files(inputs: Sequence[AudioInput], out_prefix: str | os.PathLike, p
     """Segment the audio files into shards `<out_prefix>.NNN.tsv` (files_per_shard files each, in the
     given order). Returns the RunSummary (shards written/skipped, segment count, failures)."""
     from ..common.hashing import sha256_json
-    from .shardjobs import ShardJob, run_jobs
+    from .shardjobs import ShardJob, run_jobs, warn_stale
 
     params.validate()
     if files_per_shard < 1:
@@ -360,5 +360,13 @@ def segment_files(inputs: Sequence[AudioInput], out_prefix: str | os.PathLike, p
         group = tuple(inputs[lo:lo + files_per_shard])
         key = sha256_json({"inputs": [i.identity() for i in group], "params": params.to_dict(), "v": 1})
         jobs.append(ShardJob(n, str(shard_path(out_prefix, n)), key, (group, params)))
-    return run_jobs(jobs, _segment_job, workers=workers, count_rows=_count_lines, show_progress=show_progress,
-                    desc="segment", force=force)
+    summary = run_jobs(jobs, _segment_job, workers=workers, count_rows=_count_lines, show_progress=show_progress,
+                       desc="segment", force=force)
+    warn_stale(f"{glob_escape(str(out_prefix))}.[0-9][0-9][0-9]*.tsv", [j.output for j in jobs])
+    return summary
+
+
+def glob_escape(text: str) -> str:
+    import glob as globmod
+
+    return globmod.escape(text)

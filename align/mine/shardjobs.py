@@ -143,3 +143,16 @@ def map_processes(fn: Callable, jobs: Sequence[ShardJob], *, workers: int):
             for f in futures:
                 f.cancel()
             raise
+
+
+def warn_stale(pattern: str, expected: Sequence[str]) -> list[str]:
+    """Files matching `pattern` that this run did not produce (e.g. shards of an earlier run with
+    more inputs): a glob in the mine config would pick them up, so say so."""
+    import glob as globmod
+
+    want = {os.path.abspath(p) for p in expected}
+    stale = sorted(p for p in globmod.glob(pattern) if os.path.abspath(p) not in want)
+    for p in stale:
+        log.warning("%s: not written by this run (left from an earlier one?); a glob over these shards would "
+                    "include it: delete it", p)
+    return stale

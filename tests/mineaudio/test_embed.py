@@ -55,7 +55,9 @@ def test_shards_are_what_mine_reads(tmp_path):
     assert a.dtype == np.float16 and a.shape == (5, 26)
     langs = {lang: {"existing_embedding_glob": str(tmp_path / "emb" / f"{lang}.[0-9][0-9][0-9].npy"),
                     "existing_aux_embedding_glob": str(tmp_path / "emb" / f"{lang}.[0-9][0-9][0-9].npy"),
-                    "meta_glob": str(tmp_path / "seg" / f"{lang}.[0-9][0-9][0-9].tsv")} for lang in ("src", "tgt")}
+                    "meta_glob": str(tmp_path / "emb" / f"{lang}.[0-9][0-9][0-9].tsv")} for lang in ("src", "tgt")}
+    # the meta files beside the embedding shards are the segment shards, line for line
+    assert (tmp_path / "emb" / "src.001.tsv").read_bytes() == (tmp_path / "seg" / "src.001.tsv").read_bytes()
     cfg = build_config({"src_lang": "src", "tgt_lang": "tgt", "lang_configs": langs, "knn": 4, "threshold": 1.0,
                         "output_dir": str(tmp_path / "out")}, "test")
     res = mine(cfg, show_progress=False)[0]
@@ -92,10 +94,14 @@ def test_resume_bad_segment_and_zero_row(tmp_path):
     s = embed_shards(glob, tmp_path / "e", EncoderSpec("prosody"), EmbedOptions(show_progress=False))
     assert s.skipped == 1 and s.done == 1 and len(s.failures) == 2
     before = os.stat(tmp_path / "e.001.npy").st_mtime_ns
+    (tmp_path / "e.001.tsv").unlink()                    # a missing meta file: that shard is redone too
     write_shard(tmp_path / "s.000.tsv", segs)            # fixed input: redone, now complete
     s = embed_shards(glob, tmp_path / "e", EncoderSpec("prosody"), EmbedOptions(show_progress=False))
-    assert s.ok and s.done == 1 and s.skipped == 1
-    assert os.stat(tmp_path / "e.001.npy").st_mtime_ns == before
+    assert s.ok and s.done == 2 and s.skipped == 0
+    assert (tmp_path / "e.001.tsv").exists()
+    s = embed_shards(glob, tmp_path / "e", EncoderSpec("prosody"), EmbedOptions(show_progress=False))
+    assert s.ok and s.skipped == 2
+    assert os.stat(tmp_path / "e.001.npy").st_mtime_ns > before
     np.testing.assert_array_equal(np.load(tmp_path / "e.000.npy"), e1)
 
 

@@ -147,3 +147,13 @@ def test_silero_engine(tone_file, tmp_path):
     n = sf.info(str(path)).frames
     assert res.segments and all(0 <= s.start < s.end <= n for s in res.segments)
     assert [s.start for s in res.segments] == sorted(s.start for s in res.segments)
+
+
+def test_stale_shards_are_reported(tone_file, tmp_path, caplog):
+    path, _ = tone_file
+    out = tmp_path / "seg" / "en"
+    out.parent.mkdir()
+    (tmp_path / "seg" / "en.007.tsv").write_text("old.wav 1 2\t0.000\t{}\n")
+    segment_files([AudioInput(str(path))], out, SegmentParams(min_ms=500), show_progress=False)
+    assert "en.007.tsv: not written by this run" in caplog.text
+    assert "en.000.tsv: not written" not in caplog.text

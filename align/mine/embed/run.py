@@ -1,7 +1,8 @@
 """Segment shards -> embedding shards, shard by shard (resume, workers, bad items reported).
 
-Segment shard `<seg>.NNN.tsv` gives `<out_prefix>.NNN.npy`: row i embeds line i, so the segment
-shards serve unchanged as `mine`'s `meta_glob`. Each audio file is read once per shard (mono,
+Segment shard `<seg>.NNN.tsv` gives `<out_prefix>.NNN.npy` (row i embeds line i) and its meta file
+`<out_prefix>.NNN.tsv`, a copy of the segment shard: `mine`'s `meta_glob` (the segment shards
+themselves serve as well). Each audio file is read once per shard (mono,
 16 kHz) and its segments sliced from it; audio is buffered up to `buffer_seconds` before the
 encoder is called, so memory stays bounded whatever the shard size. A segment that cannot be
 embedded (unreadable audio, a span past the end of the file, no text for a text encoder) gets a
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -41,12 +43,21 @@ def out_path(out_prefix: str | os.PathLike, number: int) -> Path:
     return Path(f"{out_prefix}.{number:03d}.npy")
 
 
+def meta_path(npy: str | os.PathLike) -> Path:
+    """The meta file beside an embedding shard: `<out>.NNN.tsv`, a copy of its segment shard."""
+    return Path(str(npy)[: -len(".npy")] + ".tsv")
+
+
 def _npy_rows(path: str) -> Optional[int]:
+    """Rows of an embedding shard, or None when it or its meta file is missing or they disagree."""
     try:
         arr = np.load(path, mmap_mode="r")
-        return int(arr.shape[0]) if arr.ndim == 2 else None
+        rows = int(arr.shape[0]) if arr.ndim == 2 else None
+        with open(meta_path(path), "rb") as f:
+            lines = sum(1 for _ in f)
     except (OSError, ValueError, EOFError):
         return None
+    return rows if rows == lines else None
 
 
 def _embed_job(job: ShardJob) -> JobResult:
@@ -124,6 +135,9 @@ def _embed_job(job: ShardJob) -> JobResult:
     bar.close()
     vecs[~good] = 0.0
     stats["failed"] = int((~good).sum())
+    # The meta file first: a shard whose .npy exists always has its meta beside it.
+    with atomic_path(meta_path(job.output)) as tmp:
+        shutil.copyfile(seg_path, tmp)
     with atomic_path(job.output) as tmp:
         with open(tmp, "wb") as f:
             np.save(f, np.ascontiguousarray(vecs.astype(dtype)))
@@ -154,8 +168,14 @@ def embed_shards(segment_glob: str, out_prefix: str | os.PathLike, spec: Encoder
         jobs.append(ShardJob(n, str(out_path(out_prefix, n)), key, (p, spec, opts, opts.show_progress and workers == 1)))
     if spec.name in ("sonar", "wav2vec2-pooled") and workers > 1:
         log.warning("--workers %d with --encoder %s: each worker loads its own copy of the model", workers, spec.name)
-    return run_jobs(jobs, _embed_job, workers=workers, count_rows=_npy_rows, show_progress=opts.show_progress,
-                    desc=f"embed {spec.name}", force=force)
+    summary = run_jobs(jobs, _embed_job, workers=workers, count_rows=_npy_rows, show_progress=opts.show_progress,
+                       desc=f"embed {spec.name}", force=force)
+    import glob as globmod
+
+    from ..shardjobs import warn_stale
+
+    warn_stale(f"{globmod.escape(str(out_prefix))}.[0-9][0-9][0-9]*.npy", [j.output for j in jobs])
+    return summary
 
 
 def _audio_identity(seg_path: str) -> list:
