@@ -17,6 +17,7 @@ from typing import Any, Optional
 from .audio.vad import VadParams, check_rate
 from .common.errors import UsageError
 from .common.hashing import sha256_file, sha256_json
+from .secondpass import SecondPassParams
 from .stt.base import SttParams
 from .text.engine import AlignParams
 from .text.script import TEXT_MAX_BYTES
@@ -81,6 +82,9 @@ class AlignConfig:
     num_samples: Optional[int] = None    # then align at most this many (None or 0: all)
     pretty: bool = False                 # indent JSON outputs
     formats: tuple[str, ...] = ("aligned",)  # registered writers (align.writers) run on every document
+    audio_merge: bool = True             # with audio: join fragments into sentences (--no-merge: off)
+    max_utterance_s: float = 20.0        # with audio: longer sentences are cut at their longest inner pause
+    second_pass: SecondPassParams = SecondPassParams()   # with audio: constrained re-decoding
     run: RunOptions = field(default_factory=RunOptions)
 
     def __post_init__(self) -> None:
@@ -141,6 +145,10 @@ class AlignConfig:
         _finite("--merge-max-pause", m.max_pause_ms, 0)
         _finite("--merge-max-duration", m.max_duration_ms, 0, lo_open=True)
         _finite("--text-context", p.text_context, 0, integer=True)
+        _finite("--max-utterance-duration", self.max_utterance_s, 0, lo_open=True)
+        sp = self.second_pass
+        _finite("--second-pass-rounds", sp.max_rounds, 1, integer=True)
+        _finite("--second-pass-min-score", sp.decode.min_mean_score, None, 0)
         for b in p.filters.bounds:
             if b.metric not in METRIC_IDS:
                 raise UsageError(f"unknown metric {b.metric!r}; choose one of {', '.join(METRIC_IDS)}")
@@ -193,11 +201,23 @@ class AlignConfig:
             "align": align, "vad": dataclasses.asdict(self.vad), "stt": stt, "alphabet_sha256": alphabet,
             "meaningful_newlines": self.meaningful_newlines, "start": self.start,
             "num_samples": self.num_samples or None, "pretty": self.pretty, "formats": list(self.formats),
+            "audio_merge": self.audio_merge, "max_utterance_s": self.max_utterance_s,
+            "second_pass": dataclasses.asdict(self.second_pass),
         }
 
     def config_hash(self) -> str:
         """Stable hex digest of `output_dict()`: equal configs give equal hashes across runs and machines."""
         return sha256_json(self.output_dict())
+
+    def align_params_for(self, has_audio: bool):
+        """The alignment parameters of one document: with audio, sentence utterances unless
+        --no-merge (cut at the longest inner pause above --max-utterance-duration)."""
+        p = self.align
+        if has_audio and self.audio_merge:
+            merge = dataclasses.replace(p.merge, enabled=True, max_duration_ms=1000.0 * self.max_utterance_s,
+                                        split_longest_pause=True)
+            return dataclasses.replace(p, merge=merge)
+        return p
 
     def replace(self, **changes) -> "AlignConfig":
         return dataclasses.replace(self, **changes)

@@ -87,6 +87,10 @@ class DroppedFragment:
                 "reason": self.reason}
 
 
+def _hms(seconds: float) -> str:
+    return f"{seconds / 3600.0:.3f} h ({seconds:.1f} s)"
+
+
 @dataclass
 class AlignResult:
     job: DocumentJob
@@ -100,6 +104,7 @@ class AlignResult:
     speech_seconds: float = 0.0            # duration of the fragments with a transcript
     aligned_seconds: float = 0.0           # ... of those the aligner placed (kept, or dropped by a filter)
     text_stats: dict[str, int] = field(default_factory=dict)  # furniture left out, tokens said/unsaid
+    second_pass: str = ""                  # the second pass's summary line (audio only)
 
     @property
     def text_mismatch(self) -> bool:
@@ -115,9 +120,15 @@ class AlignResult:
 
     def summary_lines(self) -> list[str]:
         n = max(self.fragments, 1)
-        kept, dropped = len(self.utterances), len(self.dropped)
-        lines = [f"fragments: {self.fragments}, kept: {kept} ({100.0 * kept / n:.2f}%), "
-                 f"dropped: {dropped} ({100.0 * dropped / n:.2f}%)"]
+        utts, dropped = len(self.utterances), len(self.dropped)
+        used = self.fragments - dropped          # every fragment is in one utterance or dropped
+        lines = [f"fragments in: {self.fragments} = {used} in utterances ({100.0 * used / n:.2f}%) + {dropped} dropped "
+                 f"({100.0 * dropped / n:.2f}%); utterances out: {utts} ({used - utts} fragments merged into "
+                 f"their sentence's utterance)",
+                 f"audio kept: {_hms(self.kept_seconds)} of {_hms(self.audio_seconds)} "
+                 f"({100.0 * self.kept_seconds / max(self.audio_seconds, 1e-9):.1f}%)"]
+        if self.second_pass:
+            lines.append(self.second_pass)
         for reason, c in sorted(self.dropped_by_reason().items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"  dropped, {reason}: {c} ({100.0 * c / n:.2f}%)")
         t = self.text_stats
@@ -239,16 +250,24 @@ def _align_document(job: DocumentJob, config: AlignConfig, alphabet, write: bool
 
     end = None if not config.num_samples else config.start + config.num_samples
     entries = entries[config.start:end]
+    align_params = config.align_params_for(job.audio is not None)
+
+    sp_stats = None
+    if job.audio is not None and config.second_pass.enabled and entries:
+        entries, sp_stats = run_second_pass(job, config, ct, alphabet, entries, show)
 
     # Searches outnumber fragments (retries in sub-intervals, neighbour confirmations): a count, no total.
     with progress(enabled=show, desc="align", unit="search") as bar:
-        ar = align_transcripts(entries, ct, alphabet, config.align, on_search=lambda: bar.update(1))
+        ar = align_transcripts(entries, ct, alphabet, align_params, on_search=lambda: bar.update(1))
     for k, u in enumerate(ar.utterances):
         u.id = utterance_id(job.id, k)
     dropped = [DroppedFragment(i, entries[i].start, entries[i].end, entries[i].transcript, reason)
                for i, reason in ar.dropped_fragments]
     result = AlignResult(job, ar.utterances, dropped, ar.fragments, audio_s,
                          {"normalise": t_norm, "stt": t_stt, **ar.timings}, config.config_hash())
+    if sp_stats is not None:
+        result.timings["second_pass"] = sp_stats.seconds
+        result.second_pass = sp_stats.line()
     result.speech_seconds = sum(e.end - e.start for e in entries if e.transcript.strip()) / 1000.0
     unplaced = {i for i, reason in ar.dropped_fragments if reason in UNPLACED_REASONS}
     result.aligned_seconds = sum(e.end - e.start for i, e in enumerate(entries)
@@ -275,6 +294,38 @@ def _align_document(job: DocumentJob, config: AlignConfig, alphabet, write: bool
              len(result.utterances), job.aligned, t_norm, t_stt, sum(ar.timings.values()), t["index"], t["rough"],
              t["gap"], t["metrics"], t["postprocess"], t.get("write", 0.0))
     return result
+
+
+def run_second_pass(job: DocumentJob, config: AlignConfig, ct, alphabet, entries, show: bool):
+    """Constrained re-decoding of the fragments the first alignment left out (align.secondpass)."""
+    import dataclasses
+
+    from .audio.load import load_audio
+    from .secondpass import second_pass
+    from .stt.base import SttParams
+    from .stt.registry import make_engine_spec
+    from .text.engine import MergeParams, align_transcripts
+
+    # pocketsphinx with the document dictionary, whatever engine made the first pass
+    if config.stt.engine == "pocketsphinx":
+        params = config.stt
+    else:
+        params = SttParams(model_rate=config.stt.model_rate)
+    lm_dir = Path(config.run.lm_cache_dir) if config.run.lm_cache_dir else None
+    spec = make_engine_spec(params, ct.clean, lm_dir)
+    if not spec.lm_dict:
+        return entries, None   # no document dictionary (--stt-no-own-lm): nothing to constrain to
+    samples = load_audio(Path(job.audio), spec.model_rate)
+    fragment_params = dataclasses.replace(config.align, merge=MergeParams(enabled=False))
+
+    def placed(es):
+        ar = align_transcripts(es, ct, alphabet, fragment_params)
+        return {u.fragment: (u.clean_start, u.clean_end) for u in ar.utterances}
+
+    entries, stats = second_pass(entries, placed, ct.clean, samples, spec.model_rate, spec, config.second_pass,
+                                 workers=config.stt.workers, show_progress=show)
+    log.info("%s", stats.line())
+    return entries, stats
 
 
 def write_outputs(ctx: DocumentContext) -> dict[str, Path]:

@@ -39,8 +39,13 @@ def evaluate(truth: dict, aligned: list[dict], fragments: list[dict]) -> dict:
     items = truth["items"]
     spoken = [it for it in items if it["spoken"]]
     missed = []
+    start_err, end_err = [], []
     for it in spoken:
         good = [u for u in aligned if edge_equal(words(u["aligned-raw"]), words(it["text"]))]
+        if good:
+            u = min(good, key=lambda u: abs(u["start"] - it["start_ms"]) + abs(u["end"] - it["end_ms"]))
+            start_err.append(abs(u["start"] - it["start_ms"]))
+            end_err.append(abs(u["end"] - it["end_ms"]))
         timed = [u for u in good if abs(u["start"] - it["start_ms"]) <= TOL_MS and abs(u["end"] - it["end_ms"]) <= TOL_MS]
         if timed:
             continue
@@ -73,8 +78,12 @@ def evaluate(truth: dict, aligned: list[dict], fragments: list[dict]) -> dict:
         if hit:
             wrong.append({"utterance": u["aligned-raw"], "start": u["start"], "end": u["end"],
                           "unspoken": [f"{it['kind']}: {it['text'][:60]}" for it in hit]})
+    import statistics
+
     return {"spoken": len(spoken), "recovered": len(spoken) - len(missed), "missed": missed,
-            "utterances": len(aligned), "assigned_unspoken": wrong}
+            "utterances": len(aligned), "assigned_unspoken": wrong,
+            "median_start_err_ms": statistics.median(start_err) if start_err else None,
+            "median_end_err_ms": statistics.median(end_err) if end_err else None}
 
 
 def truth_text_slice(truth: dict, u: dict, it: dict) -> str:
@@ -95,57 +104,61 @@ def parse_times(log: str) -> dict:
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bench", type=Path, default=ROOT / "bench" / "out" / "speech")
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--report", type=Path, default=None, help="write the full report (JSON) here")
-    ap.add_argument("--keep", type=Path, default=None, help="keep the work dir (.tlog, .aligned, log) here")
-    ap.add_argument("extra", nargs="*", help="more align options (after --)")
-    args = ap.parse_args()
-
-    if not (args.bench / "truth.json").exists():
+def run_one(bench: Path, workers: int, extra: list[str], keep: Path | None = None, quiet: bool = False) -> dict:
+    if not (bench / "truth.json").exists():
         from bench.make_speech_bench import build
 
-        build(args.bench, 10.0, 1)
-    truth = json.loads((args.bench / "truth.json").read_text(encoding="utf-8"))
-    truth["_doc"] = (args.bench / truth["text"]).read_text(encoding="utf-8")
+        build(bench, 10.0, 1)
+    truth = json.loads((bench / "truth.json").read_text(encoding="utf-8"))
+    truth["_doc"] = (bench / truth["text"]).read_text(encoding="utf-8")
 
     with tempfile.TemporaryDirectory(prefix="e2e-align-") as tmp:
         work = Path(tmp)
         wav = work / "speech.wav"
-        wav.write_bytes((args.bench / truth["audio"]).read_bytes())   # fresh: no .tlog beside it
+        wav.write_bytes((bench / truth["audio"]).read_bytes())   # fresh: no .tlog beside it
         out = work / "speech.aligned"
         cmd = [sys.executable, "-m", "align.cli.align", "--audio", str(wav), "--script",
-               str(args.bench / truth["text"]), "--aligned", str(out), "--stt-workers", str(args.workers),
-               "--lm-cache-dir", str(work / "lm"), "--no-progress", *args.extra]
+               str(bench / truth["text"]), "--aligned", str(out), "--stt-workers", str(workers),
+               "--lm-cache-dir", str(work / "lm"), "--no-progress", *extra]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
         wall = time.perf_counter() - t0
-        if proc.returncode != 0:
+        if proc.returncode not in (0, 3):
             sys.exit(f"align failed ({proc.returncode}):\n{proc.stderr}")
         aligned = json.loads(out.read_text(encoding="utf-8"))
         tlog = json.loads(wav.with_suffix(".tlog").read_text(encoding="utf-8"))
-        if args.keep:
+        if keep:
             import shutil
 
             (work / "align.log").write_text(proc.stderr, encoding="utf-8")
             shutil.rmtree(work / "lm", ignore_errors=True)
-            shutil.copytree(work, args.keep, dirs_exist_ok=True)
+            shutil.copytree(work, keep, dirs_exist_ok=True)
 
     res = evaluate(truth, aligned, tlog["fragments"])
     times = parse_times(proc.stderr)
+    m = re.search(r"second pass: .*\(([\d.]+) s\)", proc.stderr)
+    if m:
+        times["second_pass"] = float(m[1])
     dur = truth["duration_s"]
+    res.update(wall_s=wall, audio_s=dur, times=times, variant=truth.get("variant", bench.name))
+    if quiet:
+        return res
     pct = 100.0 * res["recovered"] / res["spoken"]
     print(f"audio {dur:.1f} s, {res['spoken']} spoken sentences, {times.get('fragments', '?')} VAD fragments, "
-          f"{res['utterances']} utterances; options: {' '.join(args.extra) or '(defaults)'}")
+          f"{res['utterances']} utterances; options: {' '.join(extra) or '(defaults)'}")
     print(f"recovered: {res['recovered']}/{res['spoken']} = {pct:.1f}% (target >= 97%)")
     print(f"utterances assigned unspoken text: {len(res['assigned_unspoken'])} (target 0)")
-    print(f"wall: {wall:.1f} s = {wall / dur:.3f} s per audio second with {args.workers} workers (target <= 0.1)")
+    print(f"median boundary error: start {res['median_start_err_ms']} ms, end {res['median_end_err_ms']} ms (target <= 100)")
+    print(f"wall: {wall:.1f} s = {wall / dur:.3f} s per audio second with {workers} workers")
     if times:
         print("stages (s): " + ", ".join(f"{k} {v:.2f}" for k, v in times.items() if k not in ("fragments", "fragments_per_s"))
               + f"; STT {times.get('fragments_per_s', 0):.1f} fragments/s, "
               f"{times.get('stt', 0) / dur:.3f} s per audio second")
+    print_misses(res)
+    return res
+
+
+def print_misses(res: dict) -> None:
     for m in res["missed"]:
         print(f"- missed [{m['start_ms'] / 1000:.2f}-{m['end_ms'] / 1000:.2f} s] {m['sentence'][:70]!r}: {m['why']}")
         for u in m["utterances"]:
@@ -154,8 +167,42 @@ def main() -> None:
             print(f"    fragment  [{f['start'] / 1000:.2f}-{f['end'] / 1000:.2f}] stt: {f['transcript'][:90]!r}")
     for w in res["assigned_unspoken"]:
         print(f"- unspoken text assigned: {w['unspoken']} <- utterance {w['utterance'][:80]!r}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bench", type=Path, default=ROOT / "bench" / "out" / "speech")
+    ap.add_argument("--suite", type=Path, default=None,
+                    help="a directory of variants (make_speech_bench.py --suite): one table row each")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--report", type=Path, default=None, help="write the full report (JSON) here")
+    ap.add_argument("--keep", type=Path, default=None, help="keep the work dir (.tlog, .aligned, log) here")
+    ap.add_argument("-v", "--verbose", action="store_true", help="--suite: list the misses of every variant")
+    ap.add_argument("extra", nargs="*", help="more align options (after --)")
+    args = ap.parse_args()
+
+    if args.suite is None:
+        res = run_one(args.bench, args.workers, args.extra, args.keep)
+        if args.report:
+            args.report.write_text(json.dumps(res, indent=1) + "\n")
+        return
+    rows = []
+    print(f"options: {' '.join(args.extra) or '(defaults)'}, {args.workers} workers")
+    print(f"{'variant':<14} {'audio s':>7} {'sent':>4} {'right':>9} {'unspoken':>8} {'start ms':>8} {'end ms':>7} "
+          f"{'wall/s':>7} {'stt/s':>6} {'2nd s':>6}")
+    for d in sorted(p for p in args.suite.iterdir() if (p / "truth.json").exists()):
+        res = run_one(d, args.workers, args.extra, args.keep / d.name if args.keep else None, quiet=True)
+        rows.append(res)
+        t = res["times"]
+        print(f"{res['variant']:<14} {res['audio_s']:7.1f} {res['spoken']:4d} "
+              f"{100.0 * res['recovered'] / res['spoken']:8.1f}% {len(res['assigned_unspoken']):8d} "
+              f"{res['median_start_err_ms'] or 0:8.0f} {res['median_end_err_ms'] or 0:7.0f} "
+              f"{res['wall_s'] / res['audio_s']:7.3f} {t.get('stt', 0) / res['audio_s']:6.3f} "
+              f"{t.get('second_pass', 0):6.1f}", flush=True)
+        if args.verbose:
+            print_misses(res)
     if args.report:
-        args.report.write_text(json.dumps({"wall_s": wall, "audio_s": dur, "times": times, **res}, indent=1) + "\n")
+        args.report.write_text(json.dumps(rows, indent=1) + "\n")
 
 
 if __name__ == "__main__":

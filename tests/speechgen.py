@@ -101,11 +101,21 @@ def _key(text: str, voice: str) -> str:
 
 
 def synthesise(texts: Sequence[str], cache_dir: str | Path, voice: str = VOICE) -> list[Path]:
-    """WAV file (festival's native rate) for each text, synthesising only those not cached."""
+    """WAV file (the synthesiser's native rate) for each text, synthesising only those not cached.
+
+    `voice`: a festival voice (cmu_us_slt_arctic_hts, kal_diphone, ked_diphone) or
+    `espeak:VOICE` for espeak-ng (e.g. espeak:en-us+m3)."""
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     paths = [cache_dir / f"{_key(t, voice)}.wav" for t in texts]
     todo = {p: t for p, t in zip(paths, texts) if not p.exists()}
+    if todo and voice.startswith("espeak:"):
+        for p, t in todo.items():
+            tmp = p.with_suffix(".part.wav")
+            subprocess.run(["espeak-ng", "-v", voice.split(":", 1)[1], "-s", "165", "-w", str(tmp), t],
+                           check=True, capture_output=True)
+            tmp.replace(p)
+        return paths
     if todo:
         reason = festival_missing_reason()
         if reason:
@@ -155,12 +165,20 @@ def build_speech(
     noise_db: float | None = -60.0,
     seed: int = 0,
     gains: Sequence[float] | None = None,
+    voices: Sequence[str] | None = None,
 ) -> Speech:
     """Concatenate the sentences with `pauses_ms[i]` of pause after sentence i (len(texts) - 1 of
     them), `lead_ms` before the first and `tail_ms` after the last. `gains` scales sentences."""
     if len(pauses_ms) != max(0, len(texts) - 1):
         raise ValueError("need one pause between each two sentences")
-    paths = synthesise(texts, cache_dir)
+    if voices is None:
+        paths = synthesise(texts, cache_dir)
+    else:   # one voice per sentence
+        paths = [None] * len(texts)
+        for v in sorted(set(voices)):
+            idx = [i for i, vv in enumerate(voices) if vv == v]
+            for i, p in zip(idx, synthesise([texts[i] for i in idx], cache_dir, v)):
+                paths[i] = p
     parts: list[np.ndarray] = [np.zeros(int(round(lead_ms * rate / 1000)), np.float32)]
     sentences: list[SpokenSentence] = []
     pos = len(parts[0])

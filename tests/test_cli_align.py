@@ -57,7 +57,8 @@ def test_aligns_and_output_is_deterministic(doc, tmp_path):
         assert u["aligned"] == t["transcript"] and u["cer"] == 0.0 and u["wer"] == 0.0
         assert u["tlen"] == len(t["transcript"])
     assert "chapter" not in out[0]["aligned"]
-    assert re.search(r"kept: \d+ \(100\.00%\)", r.stderr)
+    assert re.search(r"fragments in: (\d+) = \1 in utterances \(100\.00%\) \+ 0 dropped", r.stderr)
+    assert "0 fragments merged" in r.stderr  # --tlog alone: one utterance per fragment, as before
 
 
 def test_start_num_samples_and_filters(doc, tmp_path):

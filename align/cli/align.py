@@ -97,11 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dB above the local noise floor that counts as sound for the edge refinement, in (0, 60]")
 
     g = p.add_argument_group("speech-to-text")
-    g.add_argument("--stt-engine", choices=STT_ENGINES, default="pocketsphinx",
-                   help="speech-to-text engine: pocketsphinx (bundled US-English model), deepspeech, whisper "
-                   "(faster-whisper) or vosk; the last three need --stt-model-dir and their extra")
-    g.add_argument("--stt-model-dir", type=Path, default=None,
-                   help="model directory (default: pocketsphinx's bundled US-English model; models/en for deepspeech)")
+    g.add_argument("--stt-engine", choices=STT_ENGINES, default=None,
+                   help="speech-to-text engine: pocketsphinx (bundled US-English model; the default unless "
+                   "--stt-model names a Whisper model), whisper (faster-whisper: pip install '.[whisper]'), "
+                   "deepspeech or vosk (these need --stt-model and their extra)")
+    g.add_argument("--stt-model", "--stt-model-dir", dest="stt_model_dir", default=None, metavar="NAME_OR_DIR",
+                   help="model: a directory (pocketsphinx, CTranslate2 Whisper, DeepSpeech, Vosk), or a Whisper "
+                   "model name (tiny.en, base.en, small, ...) taken from the Hugging Face cache or downloaded "
+                   "into it once")
+    g.add_argument("--stt-prompt", action="store_true",
+                   help="whisper: give the document's frequent long words to the decoder as hotwords")
     g.add_argument("--stt-model-rate", type=int, default=16000, help="sample rate the model expects (Hz)")
     g.add_argument("--stt-workers", type=_positive_int, default=1, help="speech-to-text worker processes")
     g.add_argument("--stt-no-own-lm", action="store_true", help="do not build a language model from the document")
@@ -178,7 +183,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="join consecutive utterances that continue one sentence of the text (the VAD splits at "
                    "commas and breaths; the text's punctuation tells where sentences end)")
     g.add_argument("--merge-max-pause", type=_finite, default=2000.0, metavar="MS", help="never join across a longer pause (>= 0)")
-    g.add_argument("--merge-max-duration", type=_finite, default=30000.0, metavar="MS", help="never make a longer utterance (> 0)")
+    g.add_argument("--merge-max-duration", type=_finite, default=30000.0, metavar="MS",
+                   help="--tlog with --merge-sentences: never make a longer utterance (> 0)")
+    g.add_argument("--no-merge", action="store_true",
+                   help="with --audio: one utterance per VAD fragment (by default fragments are joined into the "
+                   "text's sentences)")
+    g.add_argument("--max-utterance-duration", type=_finite, default=20.0, metavar="S",
+                   help="with --audio: a joined sentence longer than this (seconds) is cut at its longest inner pause")
+
+    g = p.add_argument_group("second pass", "with --audio: fragments left out by the first alignment are "
+                             "decoded again against the text between their aligned neighbours")
+    g.add_argument("--no-second-pass", action="store_true", help="align the first-pass transcripts only")
+    g.add_argument("--second-pass-rounds", type=_positive_int, default=3,
+                   help="re-decode and re-align at most this often (stops when nothing changes)")
+    g.add_argument("--second-pass-min-score", type=_finite, default=-2.0, metavar="NATS",
+                   help="proof needed: mean acoustic score per 10 ms frame of the decoded words relative to a free "
+                   "phone decode (0 = as good; lower accepts more)")
 
     g = p.add_argument_group("output", "metrics are fractions (1.0 = 100%), tlen/mlen are character counts; "
                              "a bound of 0 is a real bound")
@@ -243,16 +263,33 @@ def config_from_args(args: argparse.Namespace):
         min_duration_ms=args.stt_min_duration, max_duration_ms=args.stt_max_duration, tail_ms=args.audio_vad_tail,
         onset_ms=args.audio_vad_onset, offset_ms=args.audio_vad_offset, energy_margin_db=args.audio_vad_energy_margin,
     )
+    engine = args.stt_engine
+    if engine is None:
+        from ..stt.registry import choose_engine
+
+        engine, why = choose_engine(args.stt_model_dir)
+        if args.audio is not None or args.catalog is not None:
+            log.info("speech-to-text engine: %s (%s)", engine, why)
+    elif args.audio is not None or args.catalog is not None:
+        log.info("speech-to-text engine: %s (--stt-engine)", engine)
     stt = SttParams(
-        engine=args.stt_engine, model_dir=str(args.stt_model_dir) if args.stt_model_dir else None,
+        engine=engine, model_dir=str(args.stt_model_dir) if args.stt_model_dir else None,
         model_rate=args.stt_model_rate, workers=args.stt_workers, own_lm=not args.stt_no_own_lm,
+        prompt=args.stt_prompt,
     )
+    from ..secondpass import SecondPassParams
+    from ..stt.constrained import ConstrainedParams
+
+    second = SecondPassParams(enabled=not args.no_second_pass, max_rounds=args.second_pass_rounds,
+                              decode=ConstrainedParams(min_mean_score=args.second_pass_min_score))
     run = RunOptions(force=args.force, show_progress=not args.no_progress,
                      lm_cache_dir=str(args.lm_cache_dir) if args.lm_cache_dir else None,
                      **({} if args.text_max_bytes is None else {"text_max_bytes": args.text_max_bytes}))
     return AlignConfig(align=params, vad=vad, stt=stt, alphabet=str(args.alphabet) if args.alphabet else None,
                        meaningful_newlines=args.text_meaningful_newlines, start=args.start,
                        num_samples=args.num_samples, pretty=args.output_pretty, run=run,
+                       audio_merge=not args.no_merge, max_utterance_s=args.max_utterance_duration,
+                       second_pass=second,
                        formats=tuple(dict.fromkeys([f.strip() for f in args.formats.split(",") if f.strip()]
                                                     + list(args.output_format))))
 

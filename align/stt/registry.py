@@ -102,6 +102,25 @@ def make_engine_spec(params: SttParams, clean_text: str | None, lm_cache_dir: Pa
     return spec
 
 
+def choose_engine(model: Optional[str]) -> tuple[str, str]:
+    """(engine, why) when --stt-engine is not given: Whisper if --stt-model names a Whisper model,
+    else pocketsphinx, which ships its own model (mentioning a cached Whisper model if one is there)."""
+    if model:
+        from . import engine_whisper
+
+        if engine_whisper.looks_like_model(model):
+            return "whisper", f"--stt-model {model} is a Whisper model"
+        return "pocketsphinx", f"--stt-model {model} is not a Whisper model"
+    why = "the default: its US-English model ships inside the package"
+    cache = Path.home() / ".cache" / "huggingface" / "hub"
+    found = sorted(p.name.split("faster-whisper-", 1)[1] for p in cache.glob("models--*--faster-whisper-*")) \
+        if cache.is_dir() else []
+    if found:
+        why += (f"; Whisper models in the cache ({', '.join(found)}): --stt-engine whisper --stt-model NAME "
+                f"uses one")
+    return "pocketsphinx", why
+
+
 def load_engine(spec: EngineSpec) -> SttEngine:
     mod = _module(spec.engine)
     cls = {"pocketsphinx": "PocketsphinxEngine", "deepspeech": "DeepSpeechEngine",

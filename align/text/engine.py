@@ -42,7 +42,10 @@ class MergeParams:
 
     enabled: bool = False
     max_pause_ms: float = 2000.0       # --merge-max-pause: never join across a longer pause
-    max_duration_ms: float = 30000.0   # --merge-max-duration: never make a longer utterance
+    max_duration_ms: float = 30000.0   # --merge-max-duration / --max-utterance-duration
+    # True: join whole sentences first, then cut one longer than max_duration_ms at its longest
+    # inner pause (recursively); False: stop joining when the next fragment would exceed it.
+    split_longest_pause: bool = False
 
 
 @dataclass(frozen=True)
@@ -181,13 +184,26 @@ def merge_groups(ct: CleanText, entries: Sequence[TranscriptEntry], kept, params
                 and not any(c in SENTENCE_END for c in between)
                 and (ct.phrase_of[pe - 1] == ct.phrase_of[cs] >= 0)
                 and entries[i].start - entries[pi].end <= params.max_pause_ms
-                and entries[i].end - entries[g[0][0]].start <= params.max_duration_ms
+                and (params.split_longest_pause
+                     or entries[i].end - entries[g[0][0]].start <= params.max_duration_ms)
             )
             if joins:
                 g.append(item)
                 continue
         groups.append([item])
+    if params.split_longest_pause:
+        groups = [part for g in groups for part in split_at_pauses(g, entries, params.max_duration_ms)]
     return groups
+
+
+def split_at_pauses(group: list, entries: Sequence[TranscriptEntry], max_ms: float) -> list[list]:
+    """Cut a group lasting over `max_ms` at its longest pause between fragments (the earliest of
+    equal pauses), and the parts again, until every part fits or is a single fragment."""
+    if len(group) < 2 or entries[group[-1][0]].end - entries[group[0][0]].start <= max_ms:
+        return [group]
+    pauses = [entries[b[0]].start - entries[a[0]].end for a, b in zip(group, group[1:])]
+    k = max(range(len(pauses)), key=lambda j: (pauses[j], -j)) + 1
+    return split_at_pauses(group[:k], entries, max_ms) + split_at_pauses(group[k:], entries, max_ms)
 
 
 def align_transcripts(

@@ -1,0 +1,222 @@
+"""Second pass, "islands of confidence": re-decode what the first alignment left out.
+
+After the first alignment, the placed fragments are anchors. A fragment between two anchors
+that was not placed, and a placed fragment whose text does not reach its neighbours' (words
+left over at an edge), can only hold text between the neighbouring anchors. Each such fragment
+is decoded again by `ConstrainedDecoder` against exactly that text; a run of words the decoder
+proves (see align/stt/constrained.py) replaces the fragment's transcript, and the document is
+aligned again. New anchors narrow the windows of the fragments still unplaced, so this repeats
+while any transcript changes (at most `max_rounds` times).
+
+Nothing here invents text: a new transcript is a run of the window's own words that scored
+close to a free phone decode of the same audio; unproven fragments keep their first-pass
+transcript (and are dropped by the aligner as before).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .stt.constrained import ConstrainedDecoder, ConstrainedParams
+from .tlog import TranscriptEntry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SecondPassParams:
+    """--second-pass / --no-second-pass and its decoder settings."""
+
+    enabled: bool = True
+    max_rounds: int = 3                 # re-decode and re-align at most this often
+    max_edge_words: int = 3             # a placed fragment is re-decoded for at most this many words left at an edge
+    trim_ms: float = 250.0              # audio before/after the proven words longer than this is cut off
+    pad_ms: float = 50.0                # ... keeping this much around the words
+    decode: ConstrainedParams = ConstrainedParams()
+
+
+@dataclass
+class SecondPassStats:
+    rounds: int = 0
+    tried: int = 0                      # constrained decodes run
+    recovered: int = 0                  # unplaced fragments given a proven transcript
+    extended: int = 0                   # placed fragments whose proven run reaches further
+    rejected: int = 0                   # decodes that proved nothing (or less than the first pass)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        return (f"second pass: {self.rounds} round(s), {self.tried} constrained decodes, {self.recovered} unplaced "
+                f"fragments recovered, {self.extended} edges extended, {self.rejected} not proven ({self.seconds:.2f} s)")
+
+
+# -- worker side ---------------------------------------------------------------------------------
+_DECODER: dict = {}
+
+
+def _init(spec, params: ConstrainedParams) -> None:
+    _DECODER["d"] = ConstrainedDecoder(spec, params)
+
+
+def _decode(task):
+    samples, words = task
+    d = _DECODER["d"]
+    return d.decode(samples, words), d.last
+
+
+# -- candidates ----------------------------------------------------------------------------------
+def _words_in(clean: str, lo: int, hi: int) -> tuple[list[str], list[int]]:
+    """Words of clean[lo:hi] and their clean-text start offsets."""
+    words, starts = [], []
+    i = lo
+    while i < hi:
+        while i < hi and clean[i] == " ":
+            i += 1
+        j = i
+        while j < hi and clean[j] != " ":
+            j += 1
+        if j > i:
+            words.append(clean[i:j])
+            starts.append(i)
+        i = j
+    return words, starts
+
+
+def _candidates(entries, placed: dict[int, tuple[int, int]], clean: str, max_words: int, max_edge: int = 3):
+    """(fragment, lo, hi, current word count) for fragments worth decoding again."""
+    order = sorted(placed)
+    out = []
+    n = len(entries)
+    prev = None   # last placed fragment index before i
+    nxt_idx = 0
+    for i in range(n):
+        while nxt_idx < len(order) and order[nxt_idx] <= i:
+            nxt_idx += 1
+        nxt = order[nxt_idx] if nxt_idx < len(order) else None
+        lo = placed[prev][1] if prev is not None else 0
+        hi = placed[nxt][0] if nxt is not None else len(clean)
+        if i in placed:
+            cs, ce = placed[i]
+            # Short edges only: a few words between a placed fragment and its placed neighbour are
+            # typically first or last words the first pass garbled; a longer gap is unspoken text
+            # (a header, a left-out passage) or belongs to an unplaced fragment in between.
+            left = _words_in(clean, lo, cs)[0] if prev == i - 1 else []
+            right = _words_in(clean, ce, hi)[0] if nxt == i + 1 else []
+            left = left if len(left) <= max_edge else []
+            right = right if len(right) <= max_edge else []
+            if (left or right) and lo <= cs and ce <= hi:
+                wl, wr = _words_in(clean, lo, cs)[1], _words_in(clean, ce, hi)[1]
+                lo2 = wl[-len(left)] if left else cs
+                hi2 = (wr[len(right)] if len(right) < len(wr) else hi) if right else ce
+                out.append((i, lo2, hi2, len(_words_in(clean, cs, ce)[0])))
+            prev = i
+            continue
+        if lo < hi and (entries[i].end - entries[i].start) >= 300:
+            out.append((i, lo, hi, 0))
+    # Bound the windows: the words nearest the anchored side(s).
+    bounded = []
+    for i, lo, hi, cur in out:
+        words, starts = _words_in(clean, lo, hi)
+        if len(words) > max_words:
+            if lo == 0 and hi < len(clean):
+                starts = starts[-max_words:]
+                lo = starts[0]
+            else:
+                hi = starts[max_words] if max_words < len(starts) else hi
+        bounded.append((i, lo, hi, cur))
+    return bounded
+
+
+def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, samples: np.ndarray, rate: int, spec,
+                params: SecondPassParams = SecondPassParams(), workers: int = 1,
+                show_progress: bool = False) -> tuple[list[TranscriptEntry], SecondPassStats]:
+    """Entries with proven transcripts for fragments the first alignment left out.
+
+    `align_fn(entries) -> {fragment index: (clean_start, clean_end)}` aligns without sentence
+    merging; `spec` is a pocketsphinx EngineSpec with the document dictionary; `samples` the
+    audio at `rate` (int16).
+    """
+    from .common.progress import progress
+
+    stats = SecondPassStats()
+    t0 = time.perf_counter()
+    entries = list(entries)
+    if not params.enabled or not entries:
+        return entries, stats
+    tried: set[tuple[int, int, int]] = set()
+    ex = None
+    local = None
+    try:
+        for _round in range(params.max_rounds):
+            placed = align_fn(entries)
+            cands = [c for c in _candidates(entries, placed, clean, params.decode.max_window_words,
+                                            params.max_edge_words)
+                     if (c[0], c[1], c[2]) not in tried]
+            if not cands:
+                break
+            stats.rounds += 1
+            tasks = []
+            for i, lo, hi, _cur in cands:
+                tried.add((i, lo, hi))
+                e = entries[i]
+                a, b = int(e.start * rate / 1000), int(e.end * rate / 1000)
+                tasks.append((samples[a:b], _words_in(clean, lo, hi)[0]))
+            stats.tried += len(tasks)
+            if workers > 1 and len(tasks) > 1:
+                if ex is None:
+                    ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_init, initargs=(spec, params.decode))
+                results = ex.map(_decode, tasks, chunksize=max(1, len(tasks) // (4 * workers)))
+            else:
+                if local is None:
+                    local = ConstrainedDecoder(spec, params.decode)
+                results = ((local.decode(*t), local.last) for t in tasks)
+            changed = False
+            with progress(total=len(tasks), enabled=show_progress, desc="second pass", unit="fragment") as bar:
+                for (i, lo, hi, cur), (hits, raw) in zip(cands, results):
+                    bar.update(1)
+                    if log.isEnabledFor(logging.DEBUG):
+                        log.debug("second pass: fragment %d (%.0f-%.0f ms, %d words placed) window %r: %s -> %s", i,
+                                  entries[i].start, entries[i].end, cur, clean[lo:hi][:80],
+                                  " ".join(f"{h.word}:{h.score:.1f}" for h in raw), "proven" if hits else "not proven")
+                    if not hits or len(hits) <= cur:
+                        stats.rejected += 1
+                        continue
+                    new = _replace(entries[i], hits, params)
+                    if new.transcript == entries[i].transcript and new.start == entries[i].start \
+                            and new.end == entries[i].end:
+                        continue
+                    if i in placed:
+                        stats.extended += 1
+                    else:
+                        stats.recovered += 1
+                    log.debug("second pass: fragment %d %r -> %r", i, entries[i].transcript, new.transcript)
+                    entries[i] = new
+                    changed = True
+            if not changed:
+                break
+    finally:
+        if ex is not None:
+            ex.shutdown(wait=True, cancel_futures=True)
+    stats.seconds = time.perf_counter() - t0
+    return entries, stats
+
+
+def _replace(e: TranscriptEntry, hits, params: SecondPassParams) -> TranscriptEntry:
+    """The entry with the proven words as transcript; long unexplained audio at an edge cut off."""
+    start, end = e.start, e.end
+    first, last = hits[0].start_ms, hits[-1].end_ms
+    if first > params.trim_ms:
+        start = e.start + first - params.pad_ms
+    if (e.end - e.start) - last > params.trim_ms:
+        end = e.start + last + params.pad_ms
+    meta = dict(e.meta)
+    return dataclasses.replace(e, start=round(start, 3), end=round(end, 3),
+                               transcript=" ".join(h.word for h in hits), meta=meta)

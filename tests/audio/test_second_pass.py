@@ -1,0 +1,110 @@
+"""Second pass: constrained re-decoding proves words that are spoken and never claims unspoken text."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+
+import pytest
+
+from align.secondpass import SecondPassParams, _candidates, second_pass
+from align.stt.base import SttParams
+from align.stt.constrained import ConstrainedDecoder
+from align.stt.registry import make_engine_spec
+from align.text.alphabet import ENGLISH_LABELS, Alphabet
+from align.text.engine import AlignParams, MergeParams, align_transcripts
+from align.text.normalise import Phrase, TextParams, normalise
+from align.tlog import TranscriptEntry
+from tests.audio.conftest import SENTENCES
+from tests.speechgen import words
+
+pytestmark = pytest.mark.skipif(shutil.which("lmplz") is None, reason="KenLM lmplz not installed (bin/setup.sh builds it)")
+
+HEADER = "Chapter Nine. A Preface Nobody Read Aloud About Quantum Harbours."
+
+
+@pytest.fixture(scope="module")
+def doc():
+    """The four sentences with an unspoken header between the second and the third."""
+    original = " ".join(SENTENCES[:2]) + "\n\n" + HEADER + "\n\n" + " ".join(SENTENCES[2:])
+    alphabet = Alphabet.from_labels(ENGLISH_LABELS)
+    ct = normalise(original, [Phrase(0, len(original))], alphabet, TextParams())
+    return original, ct, alphabet
+
+
+@pytest.fixture(scope="module")
+def spec(doc, tmp_path_factory):
+    return make_engine_spec(SttParams(), doc[1].clean, lm_cache_dir=tmp_path_factory.mktemp("lm"))
+
+
+@pytest.fixture(scope="module")
+def decoder(spec):
+    return ConstrainedDecoder(spec)
+
+
+def _segment(four_sentences, k):
+    s = four_sentences.sentences[k]
+    r = four_sentences.rate
+    a, b = int((s.start_ms - 150) * r / 1000), int((s.end_ms + 150) * r / 1000)
+    return four_sentences.samples[a:b]
+
+
+def test_spoken_words_are_proven(four_sentences, decoder):
+    window = words(SENTENCES[1] + " " + HEADER + " " + SENTENCES[2])
+    hits = decoder.decode(_segment(four_sentences, 2), window)
+    got = [h.word for h in hits]
+    assert got == words(SENTENCES[2])     # the spoken sentence, whole, nothing of the header
+    assert all(h.score > -2.5 for h in hits)
+    assert hits[0].start_ms >= 50 and hits[-1].end_ms <= len(_segment(four_sentences, 2)) / 16.0
+
+
+def test_unspoken_text_is_never_claimed(four_sentences, decoder):
+    # the audio of sentence 0 against a window holding only text nobody said there
+    window = words(HEADER + " " + SENTENCES[3])
+    assert decoder.decode(_segment(four_sentences, 0), window) == []
+    assert decoder.last, "the grammar did force words onto the audio; the proof rejected them"
+    assert min(h.score for h in decoder.last) < -2.5
+
+
+def test_second_pass_recovers_a_garbled_fragment_and_keeps_the_header_out(four_sentences, doc, spec):
+    original, ct, alphabet = doc
+    sp = four_sentences.sentences
+    entries = [TranscriptEntry(s.start_ms - 100, s.end_ms + 100, " ".join(words(t))) for s, t in zip(sp, SENTENCES)]
+    # the first pass misheard sentence 2 entirely
+    entries[2] = dataclasses.replace(entries[2], transcript="yellow submarine ocean waves")
+    params = AlignParams(merge=MergeParams(enabled=False))
+
+    def placed(es):
+        return {u.fragment: (u.clean_start, u.clean_end) for u in align_transcripts(es, ct, alphabet, params).utterances}
+
+    before = placed(entries)
+    assert 2 not in before
+    new, stats = second_pass(entries, placed, ct.clean, four_sentences.samples, four_sentences.rate, spec,
+                             SecondPassParams())
+    assert stats.recovered == 1 and stats.rounds >= 1
+    assert new[2].transcript == " ".join(words(SENTENCES[2]))
+    result = align_transcripts(new, ct, alphabet, params)
+    assert len(result.utterances) == 4
+    for u in result.utterances:
+        assert "preface" not in u.aligned and "chapter" not in u.aligned
+    assert result.utterances[2].aligned_raw.startswith("Free software is a matter of liberty")
+    # the times of the recovered fragment still cover its sentence
+    assert new[2].start <= sp[2].start_ms + 100 and new[2].end >= sp[2].end_ms - 100
+
+
+def test_candidates_are_unplaced_fragments_and_short_edges():
+    clean = "aa bb cc dd ee ff gg hh ii jj"
+    entries = [TranscriptEntry(0, 1000, "x"), TranscriptEntry(1500, 2500, "y"), TranscriptEntry(3000, 4000, "z")]
+    # fragment 0 placed on "aa bb", 2 on "gg hh"; 1 unplaced: its window is the text between them
+    placed = {0: (0, 5), 2: (18, 23)}
+    cands = _candidates(entries, placed, clean, max_words=100)
+    assert (1, 5, 18, 0) in cands
+    # fragments 0 and 1 both placed, with one word left between them: a short edge for both
+    placed = {0: (0, 5), 1: (9, 14), 2: (18, 23)}
+    cands = {c[0]: c for c in _candidates(entries, placed, clean, max_words=100)}
+    assert clean[cands[0][1]:cands[0][2]].split() == ["aa", "bb", "cc"]
+    assert clean[cands[1][1]:cands[1][2]].split() == ["cc", "dd", "ee", "ff"]
+    # a longer gap (4 words > 3) is not an edge to re-decode
+    placed = {0: (0, 2), 2: (18, 23)}
+    entries2 = [entries[0], entries[2]]
+    assert _candidates(entries2, {0: (0, 2), 1: (18, 23)}, clean, max_words=100) == []
