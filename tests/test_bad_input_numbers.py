@@ -119,3 +119,27 @@ def test_second_run_writing_the_same_output_is_refused(tmp_path):
     r = run("--tlog", tlog, "--script", script, "--aligned", out)  # the dead holder's lock is free
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.aligned", "a.tlog", "a.txt"]
+
+
+def test_second_run_of_the_same_catalog_is_refused(tmp_path):
+    import os
+    import signal
+
+    (tmp_path / "a.tlog").write_text(json.dumps(GOOD))
+    (tmp_path / "a.txt").write_text(TEXT)
+    cat = tmp_path / "books.catalog"
+    cat.write_text(json.dumps([{"tlog": "a.tlog", "script": "a.txt", "aligned": "a.aligned"}]))
+    code = ("import sys, time; from align.common.locks import output_lock\n"
+            "with output_lock(sys.argv[1]):\n    print('locked', flush=True); time.sleep(120)\n")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(cat)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        line = one_error_line(run("--catalog", cat))
+        assert f"catalog {cat} is being aligned by another run (pid {holder.pid})" in line
+        assert not (tmp_path / "a.aligned").exists()
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
+    r = run("--catalog", cat)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "a.aligned").exists() and not (tmp_path / ".books.catalog.lock").exists()

@@ -333,8 +333,12 @@ def run_align(args: argparse.Namespace) -> int:
     from ..batch import run_catalog
     from ..catalog import read_catalog
 
+    from ..common.locks import output_lock
+
     jobs = read_catalog(args.catalog)
-    report = run_catalog(jobs, config, alphabet=alphabet)
+    # One run per catalog at a time: a second one would redo or race the first one's documents.
+    with output_lock(args.catalog, f"catalog {args.catalog}", busy="is being aligned by"):
+        report = run_catalog(jobs, config, alphabet=alphabet)
     for line in report.summary_lines():
         log.info("%s", line)
     return 1 if report.failed else 0

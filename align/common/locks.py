@@ -49,14 +49,14 @@ def _holder(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def exclusive_lock(lock_path: str | os.PathLike, what: str) -> Iterator[None]:
+def exclusive_lock(lock_path: str | os.PathLike, what: str, busy: str = "is being written by") -> Iterator[None]:
     """Hold an exclusive advisory lock on `lock_path` for the block; if another process holds
-    it, raise a UserError saying `what` is being written by another run."""
+    it, raise a UserError saying `what` {busy} another run."""
     lock_path = Path(lock_path)
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = _try_lock(lock_path)
     if fd is None:
-        raise UserError(f"{what} is being written by another run{_holder(lock_path)} "
+        raise UserError(f"{what} {busy} another run{_holder(lock_path)} "
                         f"(lock {lock_path}); wait for it to finish, or write elsewhere")
     try:
         os.ftruncate(fd, 0)
@@ -74,9 +74,9 @@ def output_lock_path(path: str | os.PathLike) -> Path:
     return path.with_name(f".{path.name}.lock")
 
 
-def output_lock(path: str | os.PathLike, what: str = "") -> contextlib.AbstractContextManager:
-    """Lock guarding the output file `path` (see `exclusive_lock`)."""
-    return exclusive_lock(output_lock_path(path), what or str(path))
+def output_lock(path: str | os.PathLike, what: str = "", busy: str = "is being written by") -> contextlib.AbstractContextManager:
+    """Lock guarding the file `path` (see `exclusive_lock`)."""
+    return exclusive_lock(output_lock_path(path), what or str(path), busy)
 
 
 def is_locked(lock_path: str | os.PathLike) -> bool:
