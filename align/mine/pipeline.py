@@ -76,11 +76,20 @@ def mine(cfg: MineConfig, *, show_progress: bool = True, hooks: MineHooks = Mine
     results = []
     pairs = cfg.lang_pairs()
     root = Path(cfg.output_dir)
-    # Two runs into one output_dir would do the same work twice and race on every file.
-    with exclusive_lock(root / LOCK_NAME, f"output_dir {root}"):
-        for src, tgt in pairs:
-            out_dir = root if len(pairs) == 1 else root / f"{src}-{tgt}"
-            results.append(mine_pair(cfg, src, tgt, out_dir, show_progress=show_progress, hooks=hooks))
+    created = not root.exists()
+    try:
+        # Two runs into one output_dir would do the same work twice and race on every file.
+        with exclusive_lock(root / LOCK_NAME, f"output_dir {root}"):
+            for src, tgt in pairs:
+                out_dir = root if len(pairs) == 1 else root / f"{src}-{tgt}"
+                results.append(mine_pair(cfg, src, tgt, out_dir, show_progress=show_progress, hooks=hooks))
+    except BaseException:
+        if created:  # a run that failed before writing anything leaves no empty output_dir
+            try:
+                root.rmdir()
+            except OSError:
+                pass
+        raise
     return results
 
 

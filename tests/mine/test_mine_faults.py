@@ -244,3 +244,14 @@ def test_glob_matching_a_non_file_is_an_error(tmp_path, kind):
             "directory": "a directory"}[kind]
     with pytest.raises(UserError, match=f"e.001.npy' matches the glob .* but is {want}"):
         discover(str(tmp_path / "e.*.npy"), "lang_configs.en.existing_embedding_glob")
+
+
+def test_failed_run_leaves_no_empty_output_dir(cfg_file, tmp_path):
+    p = cfg_file("")
+    p.write_text(p.read_text().replace("src_emb", "nothing_emb", 1))
+    cfg = load_config(p)
+    from align.mine.pipeline import mine
+
+    with pytest.raises(UserError, match="no file matches"):
+        mine(cfg, show_progress=False)
+    assert not (tmp_path / "o").exists()
