@@ -37,12 +37,24 @@ def one_error_line(r) -> str:
      r'entry 0: field "m\.q\[1\]" is -inf'),
 ])
 def test_bad_tlog_numbers(tmp_path, name, raw, expect):
+    from align.common.errors import UserError
+    from align.tlog import load_tlog
+
+    tlog = tmp_path / "a.tlog"
+    tlog.write_text("[" + raw + "]")
+    with pytest.raises(UserError) as e:
+        load_tlog(tlog)
+    assert str(e.value).startswith(f"{tlog}: ") and "\n" not in str(e.value)
+    assert re.search(expect, str(e.value)), str(e.value)
+
+
+def test_bad_tlog_number_through_the_cli(tmp_path):
     tlog, script, out = tmp_path / "a.tlog", tmp_path / "a.txt", tmp_path / "a.aligned"
     script.write_text(TEXT)
-    tlog.write_text("[" + raw + "]")
+    tlog.write_text('[{"start": 1' + "0" * 400 + ', "end": 2000, "transcript": "x"}]')
     line = one_error_line(run("--tlog", tlog, "--script", script, "--aligned", out))
-    assert str(tlog) in line
-    assert re.search(expect, line), line
+    assert line == f'align: error: {tlog}: entry 0: "start" must be a non-negative number of milliseconds, ' \
+                   f"got a 401-digit number"
     assert not out.exists()
 
 
