@@ -30,7 +30,7 @@ from .shards import Shard, ShardSet, iter_blocks
 log = logging.getLogger(__name__)
 
 KNN_VERSION = 2  # 2: fixed search blocks, content-hashed shards
-SEARCH_BLOCK = 1024  # query rows per faiss search call (see the module docstring)
+SEARCH_BLOCK = 4096  # query rows per faiss search call (see the module docstring); 1024 was ~15% slower
 
 
 @dataclass(frozen=True)
