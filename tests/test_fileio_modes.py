@@ -45,3 +45,28 @@ def test_check_finite_names_the_field():
     check_finite({"a": [1.0, {"b": 2}]}, "f")
     with pytest.raises(UserError, match=r'f: field "a\[1\]\.b" is nan'):
         check_finite({"a": [1.0, {"b": math.nan}]}, "f")
+
+
+def test_lock_in_a_read_only_directory_is_a_user_error(tmp_path):
+    from align.common.locks import output_lock
+
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        if os.access(ro, os.W_OK):
+            pytest.skip("running as a user that can write anywhere (root)")
+        with pytest.raises(UserError, match="cannot create the lock file .*ro/.out.aligned.lock"):
+            with output_lock(ro / "out.aligned"):
+                pass
+    finally:
+        ro.chmod(0o755)
+
+
+def test_lock_under_a_file_is_a_user_error(tmp_path):
+    from align.common.locks import output_lock
+
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(UserError, match="cannot create the directory .*afile"):
+        with output_lock(tmp_path / "afile" / "out.aligned"):
+            pass

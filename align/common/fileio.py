@@ -27,13 +27,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp_path = Path(tmp)
     try:
-        # mkstemp makes the file 0600; the result must have the mode a plain open() gives: the
-        # replaced file's mode, or 0666 less the umask for a new file.
-        try:
-            os.fchmod(fd, new_file_mode(path))
-        finally:
-            os.close(fd)
+        os.close(fd)
         yield tmp_path
+        # mkstemp makes the file 0600; the result gets the mode a plain open() gives: the replaced
+        # file's mode, or 0666 less the umask for a new file. Set after the write, because some
+        # writers replace the temp file rather than write into it.
+        os.chmod(tmp_path, new_file_mode(path))
         os.replace(tmp_path, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -56,12 +55,17 @@ def current_umask() -> int:
     return mask
 
 
+def default_file_mode() -> int:
+    """0o666 minus the process umask: the mode a plain open() gives a new file."""
+    return 0o666 & ~current_umask()
+
+
 def new_file_mode(path: str | os.PathLike) -> int:
     """Permission bits an `open(path, "w")` would leave: the existing file's, or 0666 & ~umask."""
     try:
         return os.stat(path).st_mode & 0o7777
     except OSError:
-        return 0o666 & ~current_umask()
+        return default_file_mode()
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

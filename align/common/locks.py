@@ -21,7 +21,11 @@ from .errors import UserError
 def _try_lock(path: Path) -> int | None:
     """An open fd holding the exclusive lock on `path`, or None if another process holds it."""
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as e:
+            raise UserError(f"cannot create the lock file {path} ({e.strerror}); is {path.parent} "
+                            f"writable?") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
@@ -53,7 +57,10 @@ def exclusive_lock(lock_path: str | os.PathLike, what: str, busy: str = "is bein
     """Hold an exclusive advisory lock on `lock_path` for the block; if another process holds
     it, raise a UserError saying `what` {busy} another run."""
     lock_path = Path(lock_path)
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create the directory {lock_path.parent} ({e.strerror})") from None
     fd = _try_lock(lock_path)
     if fd is None:
         raise UserError(f"{what} {busy} another run{_holder(lock_path)} "
