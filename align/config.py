@@ -21,6 +21,8 @@ from .secondpass import SecondPassParams
 from .stt.base import SttParams
 from .text.engine import AlignParams
 from .text.script import TEXT_MAX_BYTES
+from .unaligned import UnalignedParams
+from .words import WordParams
 
 DEFAULT_ALPHABET = Path(__file__).resolve().parents[1] / "models" / "en" / "alphabet.txt"
 STT_ENGINES = ("pocketsphinx", "deepspeech", "whisper", "vosk")
@@ -85,6 +87,10 @@ class AlignConfig:
     audio_merge: bool = True             # with audio: join fragments into sentences (--no-merge: off)
     max_utterance_s: float = 20.0        # with audio: longer sentences are cut at their longest inner pause
     second_pass: SecondPassParams = SecondPassParams()   # with audio: constrained re-decoding
+
+    words: WordParams = WordParams()     # word/phone timings by forced alignment (align/words.py)
+    unaligned: UnalignedParams = UnalignedParams()  # the reconciliation writer (align/unaligned.py)
+    textgrid_dir: Optional[str] = None   # TextGrids go here as <document id>.TextGrid (else beside --aligned)
     run: RunOptions = field(default_factory=RunOptions)
 
     def __post_init__(self) -> None:
@@ -163,6 +169,12 @@ class AlignConfig:
             _finite("--num-samples", self.num_samples, 0, integer=True)
         if not self.formats:
             raise UsageError("give at least one output format")
+        _finite("--words-end-pad-ms", self.words.end_pad_ms, 0)
+        _finite("--words-start-pad-ms", self.words.start_pad_ms, 0)
+        _finite("--unaligned-long-words", self.unaligned.long_words, 0, integer=True)
+        _finite("--unaligned-min-audio-ms", self.unaligned.min_audio_ms, 0)
+        if self.words.refine_bounds and not (self.words.words or self.words.phones):
+            raise UsageError("--words-refine-bounds needs --output-words (or --output-phones)")
         from .writers import get_writer
 
         for f in self.formats:
@@ -203,6 +215,8 @@ class AlignConfig:
             "num_samples": self.num_samples or None, "pretty": self.pretty, "formats": list(self.formats),
             "audio_merge": self.audio_merge, "max_utterance_s": self.max_utterance_s,
             "second_pass": dataclasses.asdict(self.second_pass),
+
+            "words": dataclasses.asdict(self.words), "unaligned": dataclasses.asdict(self.unaligned),
         }
 
     def config_hash(self) -> str:

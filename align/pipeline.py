@@ -106,6 +106,8 @@ class AlignResult:
     text_stats: dict[str, int] = field(default_factory=dict)  # furniture left out, tokens said/unsaid
     second_pass: str = ""                  # the second pass's summary line (audio only)
 
+    notes: list[str] = field(default_factory=list)           # more summary lines from stages and writers
+
     @property
     def text_mismatch(self) -> bool:
         """Under TEXT_MISMATCH_SHARE of the speech aligned: the text probably is not this audio's."""
@@ -138,7 +140,7 @@ class AlignResult:
         if self.text_mismatch:
             lines.append(f"text probably wrong: only {100.0 * self.aligned_seconds / self.speech_seconds:.1f}% of the speech aligned: "
                          f"the text probably does not belong to this audio (exit status {EXIT_TEXT_MISMATCH})")
-        return lines
+        return lines + self.notes
 
     def counts(self) -> dict[str, Any]:
         return {"fragments": self.fragments, "utterances": len(self.utterances),
@@ -166,7 +168,7 @@ class DocumentContext:
 # Each is `fn(ctx: DocumentContext) -> None`, a module-level function (pickled to worker processes)
 # that does nothing unless its own AlignConfig field turns it on; it may change `ctx.utterances`
 # (e.g. put word timings in `Utterance.extra`). Add a stage here by name: "module:function".
-POSTPROCESSORS: tuple[str, ...] = ()
+POSTPROCESSORS: tuple[str, ...] = ("align.words:add_word_timings",)
 
 Hook = Callable[[DocumentContext], None]
 
@@ -335,6 +337,6 @@ def write_outputs(ctx: DocumentContext) -> dict[str, Path]:
     for name in ctx.config.formats:
         w = get_writer(name)
         path = ctx.job.output_path(w)
-        w.write(path, ctx)
-        ctx.result.outputs[name] = path
+        # A writer may put its file elsewhere (e.g. --textgrid-dir) and return that path.
+        ctx.result.outputs[name] = w.write(path, ctx) or path
     return ctx.result.outputs

@@ -135,15 +135,17 @@ def _line_kind(text: str, s: int, e: int, repeats: Counter, params: UnalignedPar
 def classify(text: str, start: int, end: int, first: bool, last: bool, repeats: Counter,
              params: UnalignedParams) -> list[TextRange]:
     """Pieces of the uncovered range [start, end) with their kinds (merged where alike)."""
-    pieces: list[list[Any]] = []   # [s, e, kind]
+    pieces: list[list[Any]] = []   # [s, e, kind, whole line?]
     for s, e in _lines(text, start, end):
         if word_count(text[s:e]) == 0:
             continue
         kind = _line_kind(text, s, e, repeats, params) or "text"
-        if pieces and pieces[-1][2] == kind and kind in ("text", "table of contents", "page number or running head"):
+        whole = _standalone(text, s, e)
+        if pieces and pieces[-1][2] == kind and kind in ("text", "table of contents", "page number or running head") \
+                and pieces[-1][3] == whole:
             pieces[-1][1] = e
         else:
-            pieces.append([s, e, kind])
+            pieces.append([s, e, kind, whole])
     # A "Contents" heading directly before contents lines belongs to them.
     for i in range(len(pieces) - 1):
         if pieces[i][2] == "heading" and pieces[i + 1][2] == "table of contents" \
@@ -157,17 +159,19 @@ def classify(text: str, start: int, end: int, first: bool, last: bool, repeats: 
             merged.append(p)
     # Before the first utterance: text and headings are front matter, except the heading(s)
     # right before the spoken text (a chapter title). After the last one: back matter.
+    # Part of a line (the words next to an utterance's text) is never front or back matter.
     edge = "front matter" if first else "back matter" if last else None
     if edge:
         keep = len(merged)
         if first:
-            while keep > 0 and merged[keep - 1][2] in ("heading", "page number or running head"):
+            while keep > 0 and (merged[keep - 1][2] in ("heading", "page number or running head")
+                                or not merged[keep - 1][3]):
                 keep -= 1
         for p in merged[:keep] if first else merged:
-            if p[2] in ("text", "heading"):
+            if p[2] in ("text", "heading") and p[3]:
                 p[2] = edge
     out: list[TextRange] = []
-    for s, e, kind in merged:
+    for s, e, kind, _whole in merged:
         if kind == "text":
             kind = "long passage" if word_count(text[s:e]) > params.long_words else "words"
         if out and out[-1].kind == kind in ("front matter", "back matter"):

@@ -87,19 +87,54 @@ def utterance_words(aligner: ForcedAligner, samples: np.ndarray, rate: int, star
     b = min(len(samples), int(round(end_ms * rate / 1000.0)))
     timings = aligner.align(samples[a:b], [w.lower() for w, _, _ in toks])
     spans = [original_range(positions, s, e) for _, s, e in toks]
-    return word_records(timings, spans, a * 1000.0 / rate, phones)
+    records = word_records(timings, spans, a * 1000.0 / rate, phones)
+    # Sample rounding of the span must not put a word a hair outside its utterance.
+    for r in records:
+        for item in (r, *r.get("phones", ())):
+            item["start"] = min(max(item["start"], start_ms), end_ms)
+            item["end"] = min(max(item["end"], start_ms), end_ms)
+    return records
 
 
 def refined_bounds(words: Sequence[dict[str, Any]], start_ms: float, end_ms: float,
                    params: WordParams) -> tuple[float, float]:
-    """Utterance (start, end) moved to its aligned words' onset and offset (+ pads), never
-    outside the original span; unchanged when no word was placed."""
-    placed = [w for w in words if w.get("aligned")]
-    if not placed:
+    """Utterance (start, end) moved to its first word's onset and last word's offset (+ pads),
+    never outside the original span; unchanged when no word was placed by the aligner."""
+    if not any(w.get("aligned") for w in words):
         return start_ms, end_ms
-    s = max(start_ms, placed[0]["start"] - params.start_pad_ms)
-    e = min(end_ms, placed[-1]["end"] + params.end_pad_ms)
+    s = max(start_ms, words[0]["start"] - params.start_pad_ms)
+    e = min(end_ms, words[-1]["end"] + params.end_pad_ms)
     return (round(s, 1), round(e, 1)) if e > s else (start_ms, end_ms)
+
+
+def add_word_timings(ctx) -> None:
+    """Post-processing stage (align.pipeline.POSTPROCESSORS): `words` in every utterance's record
+    (with `phones` on request), and with `refine_bounds` the utterance edges moved to its words."""
+    from .audio.load import load_audio
+    from .common.errors import UserError
+    from .common.progress import progress
+    from .stt.forced import ForcedParams
+
+    p: WordParams = ctx.config.words
+    if not (p.words or p.phones) or not ctx.utterances:
+        return
+    if ctx.job.audio is None:
+        raise UserError(f"{ctx.job.name}: word timings need the audio; give --audio (or an \"audio\" in the catalog)")
+    rate = 16000
+    samples = load_audio(ctx.job.audio, rate)
+    stt = ctx.config.stt
+    model_dir = stt.model_dir if stt.engine == "pocketsphinx" else None
+    aligner = ForcedAligner(ForcedParams(model_dir=model_dir, phones=p.phones, rate=rate))
+    ct = ctx.clean
+    for u in progress(ctx.utterances, enabled=ctx.config.run.show_progress, desc="words", unit="utt"):
+        cs, ce = u.clean_start, u.clean_end
+        if cs is None or ce is None:
+            raise UserError(f"{ctx.job.name}: utterance {u.id} has no clean-text span (word timings need a fresh alignment)")
+        words = utterance_words(aligner, samples, rate, u.start, u.end, ct.clean, ct.positions, cs, ce,
+                                phones=p.phones)
+        if p.refine_bounds:
+            u.start, u.end = refined_bounds(words, u.start, u.end, p)
+        u.extra["words"] = words
 
 
 def check_words(words: Sequence[dict[str, Any]], start_ms: float, end_ms: float) -> bool:

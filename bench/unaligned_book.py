@@ -107,7 +107,7 @@ def main() -> None:
         if a not in intro:
             print(f"  other speech: {a['start'] / 1000:.2f}-{a['end'] / 1000:.2f} s")
     for ln in summary:
-        print("summary:", ln.split("] ")[-1])
+        print("summary:", ln[ln.index("unaligned:"):])
 
 
 if __name__ == "__main__":

@@ -209,6 +209,26 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--output-format", choices=("srt", "vtt"), action="append", default=[],
                    help="also write subtitles carrying the original text next to --aligned (same as adding the "
                    "format to --formats)")
+    g.add_argument("--output-words", action="store_true",
+                   help="word timings in every utterance (forced alignment of its text against its audio; needs --audio)")
+    g.add_argument("--output-phones", action="store_true", help="phone timings too (implies --output-words)")
+    g.add_argument("--words-refine-bounds", action="store_true",
+                   help="move each utterance's start/end to its first word's onset and last word's offset")
+    g.add_argument("--words-start-pad-ms", type=_finite, default=0.0, metavar="MS",
+                   help="with --words-refine-bounds: keep this much before the first word (>= 0)")
+    g.add_argument("--words-end-pad-ms", type=_finite, default=50.0, metavar="MS",
+                   help="with --words-refine-bounds: keep this much after the last word (>= 0)")
+    g.add_argument("--output-textgrid", action="store_true",
+                   help="a Praat TextGrid (utterance, word, phone tiers) beside the --aligned file (implies --output-words)")
+    g.add_argument("--textgrid-dir", type=Path, default=None, metavar="DIR",
+                   help="write TextGrids into DIR as <document id>.TextGrid (implies --output-textgrid)")
+    g.add_argument("--output-unaligned", action="store_true",
+                   help="write <aligned>.unaligned.json: text no utterance covers (with a guessed kind) and speech "
+                   "no utterance covers; the summary gives both totals")
+    g.add_argument("--unaligned-long-words", type=int, default=12, metavar="N",
+                   help="uncovered running text of more than N words is a 'long passage'")
+    g.add_argument("--unaligned-min-audio-ms", type=_finite, default=200.0, metavar="MS",
+                   help="uncovered speech shorter than this is not listed")
     for m in METRIC_IDS:
         kind = int if m in INT_METRICS else _finite
         g.add_argument(f"--output-{m}", action="store_true", help=f"add the {METRIC_NAMES[m]} to every utterance")
@@ -285,6 +305,18 @@ def config_from_args(args: argparse.Namespace):
     run = RunOptions(force=args.force, show_progress=not args.no_progress,
                      lm_cache_dir=str(args.lm_cache_dir) if args.lm_cache_dir else None,
                      **({} if args.text_max_bytes is None else {"text_max_bytes": args.text_max_bytes}))
+    from ..unaligned import UnalignedParams
+    from ..words import WordParams
+
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()] + list(args.output_format)
+    if args.output_textgrid or args.textgrid_dir is not None:
+        formats.append("textgrid")
+    if args.output_unaligned:
+        formats.append("unaligned")
+    words = WordParams(words=args.output_words or args.output_phones or "textgrid" in formats,
+                       phones=args.output_phones, refine_bounds=args.words_refine_bounds,
+                       end_pad_ms=args.words_end_pad_ms, start_pad_ms=args.words_start_pad_ms)
+    unaligned = UnalignedParams(long_words=args.unaligned_long_words, min_audio_ms=args.unaligned_min_audio_ms)
     return AlignConfig(align=params, vad=vad, stt=stt, alphabet=str(args.alphabet) if args.alphabet else None,
                        meaningful_newlines=args.text_meaningful_newlines, start=args.start,
                        num_samples=args.num_samples, pretty=args.output_pretty, run=run,
@@ -292,6 +324,9 @@ def config_from_args(args: argparse.Namespace):
                        second_pass=second,
                        formats=tuple(dict.fromkeys([f.strip() for f in args.formats.split(",") if f.strip()]
                                                     + list(args.output_format))))
+
+                       formats=tuple(dict.fromkeys(formats)), words=words, unaligned=unaligned,
+                       textgrid_dir=str(args.textgrid_dir) if args.textgrid_dir is not None else None)
 
 
 def _same_file(a: Optional[Path], b: Optional[Path]) -> bool:
@@ -319,6 +354,9 @@ def run_align(args: argparse.Namespace) -> int:
         if missing:
             raise UsageError(f"missing {', '.join(missing)} (or use --catalog or --demo); see align --help")
     config = config_from_args(args)  # every option error here, before any work
+    if args.catalog is None and args.audio is None and (config.words.words or config.words.phones):
+        what = "--output-textgrid" if "textgrid" in config.formats and not args.output_words else "--output-words"
+        raise UsageError(f"{what} needs the audio (word timings come from it); add --audio")
     alphabet = config.load_alphabet()
     if args.catalog is None:
         job = DocumentJob(args.script, args.aligned, args.audio, args.tlog)

@@ -57,7 +57,8 @@ class PhoneTiming:
     phone: str
     start: float
     end: float
-    score: float                   # acoustic log-likelihood per frame (pocketsphinx's log base)
+    score: float                   # pocketsphinx's phone alignment score per frame (its own scaled log
+                                   # units, higher is better; compare phones with phones only)
 
     def to_dict(self) -> dict[str, Any]:
         return {"phone": self.phone, "start": self.start, "end": self.end, "score": self.score}
@@ -177,7 +178,6 @@ class ForcedAligner:
         self._added: dict[str, str] = {}
         self._extra = dict(lexicon or {})
         self._nphones: dict[str, int] = {}
-        self._logbase = math.log(1.0001)  # pocketsphinx's default log base for integer scores
 
     def _new_decoder(self, beam: float | None):
         from pocketsphinx import Decoder
@@ -329,7 +329,7 @@ class ForcedAligner:
                 continue
             per_word.append(tuple(
                 PhoneTiming(p.name, p.start * FRAME_S, (p.start + p.duration) * FRAME_S,
-                            round(p.score * self._logbase / max(1, p.duration), 3))
+                            round(p.score / max(1, p.duration), 2))
                 for p in w))
         if len(per_word) != len(words):
             return [()] * len(words)

@@ -100,3 +100,15 @@ def test_uncovered_and_audio_ranges():
     got = unaligned_audio(speech, [(0.0, 1000.0), (4000.0, 5000.0)], UnalignedParams(min_audio_ms=200))
     assert [(r.start, r.end) for r in got] == [(1000.0, 3000.0), (5000.0, 9000.0)]
     assert summary_line([], got).endswith("6.0 s of speech in 2 ranges")
+
+
+def test_a_word_lost_before_the_first_utterance_is_not_front_matter():
+    text, spoken, marks = build_book()
+    s, e = spoken[0]
+    spoken[0] = (s + len("It "), e)        # the first utterance starts one word late
+    got = unaligned_text(text, spoken)
+    lost = [r for r in got if r.start == s]
+    assert len(lost) == 1 and lost[0].kind == "words" and lost[0].words == 1
+    h = marks["heading1"]
+    assert [r.kind for r in got if r.start == h[0]] == ["heading"]
+    assert [r.kind for r in got if r.start == 0] == ["front matter"]

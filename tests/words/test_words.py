@@ -31,8 +31,8 @@ def test_refined_bounds():
     words = [{"start": 1200.0, "end": 1500.0, "aligned": True}, {"start": 1500.0, "end": 1900.0, "aligned": True},
              {"start": 1900.0, "end": 1950.0, "aligned": False}]
     p = WordParams(refine_bounds=True, end_pad_ms=50.0, start_pad_ms=0.0)
-    assert refined_bounds(words, 1000.0, 2000.0, p) == (1200.0, 1950.0)
-    assert refined_bounds(words, 1000.0, 1920.0, p) == (1200.0, 1920.0)   # never past the span
+    assert refined_bounds(words, 1000.0, 2000.0, p) == (1200.0, 2000.0)   # 1950 + 50, capped
+    assert refined_bounds(words[:2], 1000.0, 2000.0, p) == (1200.0, 1950.0)
     assert refined_bounds([dict(words[2])], 1000.0, 2000.0, p) == (1000.0, 2000.0)
 
 
