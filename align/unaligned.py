@@ -181,12 +181,12 @@ def classify(text: str, start: int, end: int, first: bool, last: bool, repeats: 
 
 
 def unaligned_text(original: str, covered: Sequence[tuple[int, int]],
-                   skipped: Sequence[tuple[int, int, str]] = (),
+                   skipped: Sequence[tuple[int, int, str | None]] = (),
                    params: UnalignedParams = UnalignedParams()) -> list[TextRange]:
     """Original-text ranges no utterance covers, in text order, with kinds and word counts.
 
     covered: each utterance's (text-start, text-end). skipped: (start, end, kind) ranges an
-    utterance left out inside itself (listed as they are, flagged `inside_utterance`).
+    utterance left out inside itself (flagged `inside_utterance`; kind None: guessed like the others).
     """
     repeats = Counter(_line_key(original[s:e]) for s, e in _lines(original, 0, len(original)))
     spans = [(s, e) for s, e in covered if e > s]
@@ -200,6 +200,8 @@ def unaligned_text(original: str, covered: Sequence[tuple[int, int]],
     for s, e, kind in skipped:
         n = word_count(original[s:e])
         if n:
+            if not kind:
+                kind = _line_kind(original, s, e, repeats, params) or "skipped text"
             out.append(TextRange(s, e, kind, n, original[s:e], inside_utterance=True))
     out.sort(key=lambda r: (r.start, r.end))
     return out

@@ -46,11 +46,13 @@ def label_words(clean: str, start: int, end: int) -> list[tuple[str, int, int]]:
     return out
 
 
-def original_range(positions: np.ndarray, cs: int, ce: int) -> tuple[int, int]:
-    """Original [start, end) of clean[cs:ce] (the offsets of its characters may repeat: a
-    verbalised number maps several clean characters to one original span)."""
-    offs = positions[cs:ce]
-    return int(offs.min()), int(offs.max()) + 1
+def original_range(positions: np.ndarray, cs: int, ce: int, ends: np.ndarray | None = None) -> tuple[int, int]:
+    """Original [start, end) of clean[cs:ce]. `positions[k]`/`ends[k]`: the original range that
+    produced clean[k] (a verbalised "21:30" gives every character of "twenty one thirty" the
+    range of "21:30"); without `ends`, each character came from one original character."""
+    start = int(positions[cs:ce].min())
+    end = int(ends[cs:ce].max()) if ends is not None else int(positions[cs:ce].max()) + 1
+    return start, end
 
 
 def word_records(timings: Sequence[WordTiming], spans: Sequence[tuple[int, int]], offset_ms: float,
@@ -77,7 +79,7 @@ def word_records(timings: Sequence[WordTiming], spans: Sequence[tuple[int, int]]
 
 def utterance_words(aligner: ForcedAligner, samples: np.ndarray, rate: int, start_ms: float, end_ms: float,
                     clean: str, positions: np.ndarray, clean_start: int, clean_end: int,
-                    phones: bool = False) -> list[dict[str, Any]]:
+                    phones: bool = False, ends: np.ndarray | None = None) -> list[dict[str, Any]]:
     """Word records of one utterance: its label clean[clean_start:clean_end] aligned against
     samples[start_ms:end_ms] of the document's audio (mono int16 at `rate`)."""
     toks = label_words(clean, clean_start, clean_end)
@@ -86,7 +88,7 @@ def utterance_words(aligner: ForcedAligner, samples: np.ndarray, rate: int, star
     a = max(0, int(round(start_ms * rate / 1000.0)))
     b = min(len(samples), int(round(end_ms * rate / 1000.0)))
     timings = aligner.align(samples[a:b], [w.lower() for w, _, _ in toks])
-    spans = [original_range(positions, s, e) for _, s, e in toks]
+    spans = [original_range(positions, s, e, ends) for _, s, e in toks]
     records = word_records(timings, spans, a * 1000.0 / rate, phones)
     # Sample rounding of the span must not put a word a hair outside its utterance.
     for r in records:
@@ -131,7 +133,7 @@ def add_word_timings(ctx) -> None:
         if cs is None or ce is None:
             raise UserError(f"{ctx.job.name}: utterance {u.id} has no clean-text span (word timings need a fresh alignment)")
         words = utterance_words(aligner, samples, rate, u.start, u.end, ct.clean, ct.positions, cs, ce,
-                                phones=p.phones)
+                                phones=p.phones, ends=getattr(ct, "ends", None))
         if p.refine_bounds:
             u.start, u.end = refined_bounds(words, u.start, u.end, p)
         u.extra["words"] = words

@@ -13,17 +13,17 @@ from . import register_writer
 log = logging.getLogger(__name__)
 
 
-def _skipped(extra: dict[str, Any]) -> list[tuple[int, int, str]]:
-    """Ranges an utterance left out inside itself (its `skipped` list: {start, end, kind} objects
-    or [start, end(, kind)] pairs)."""
+def _skipped(extra: dict[str, Any]) -> list[tuple[int, int, str | None]]:
+    """Ranges an utterance left out inside itself (its `skipped` list: [start, end] pairs, or
+    {start, end, kind} objects); without a kind, the reconciliation guesses it."""
     out = []
     for item in extra.get("skipped") or ():
         if isinstance(item, dict):
             s = item.get("text-start", item.get("start"))
             e = item.get("text-end", item.get("end"))
-            kind = str(item.get("kind", "skipped"))
+            kind = item.get("kind")
         elif isinstance(item, (list, tuple)) and len(item) >= 2:
-            s, e, kind = item[0], item[1], str(item[2]) if len(item) > 2 else "skipped"
+            s, e, kind = item[0], item[1], str(item[2]) if len(item) > 2 else None
         else:
             continue
         if isinstance(s, int) and isinstance(e, int) and e > s:

@@ -84,9 +84,9 @@ def test_skipped_inside_utterances_are_listed_flagged():
     text, spoken, marks = build_book()
     h = marks["head1"]
     merged = spoken[:2] + [(spoken[1][1], spoken[2][0])] + spoken[2:]  # one utterance spans head1
-    got = unaligned_text(text, merged, skipped=[(h[0], h[1], "header")])
+    got = unaligned_text(text, merged, skipped=[(h[0], h[1], None)])
     inside = [r for r in got if r.inside_utterance]
-    assert [(r.start, r.end, r.kind) for r in inside] == [(h[0], h[1], "header")]
+    assert [(r.start, r.end, r.kind) for r in inside] == [(h[0], h[1], "page number or running head")]
 
 
 def test_uncovered_and_audio_ranges():

@@ -65,3 +65,17 @@ def test_librivox_words_monotone_inside_and_mapped():
         inside_out[int(start / 10): int(end / 10)] = True
         assert e[inside].mean() > e[inside_out & ~inside].mean() + 15   # 200 ms off: < 14 dB
     assert not check_words([{"start": 10.0, "end": 20.0}, {"start": 15.0, "end": 30.0}], 0, 100)
+
+
+def test_verbalised_words_point_at_the_original_token():
+    """Through the project's own normalisation (numbers, symbols, abbreviations read aloud)."""
+    from align.text.alphabet import ENGLISH_LABELS, Alphabet
+    from align.text.normalise import Phrase, TextParams, normalise
+
+    orig = "Press 2 to continue, at 21:30 for $5.50 & more. Dr. Smith agreed."
+    ct = normalise(orig, [Phrase(0, len(orig))], Alphabet.from_labels(ENGLISH_LABELS), TextParams())
+    got = [(w, orig[slice(*original_range(ct.positions, s, e, ct.ends))])
+           for w, s, e in label_words(ct.clean, 0, len(ct.clean))]
+    assert ("two", "2") in got and ("twenty", "21:30") in got and ("thirty", "21:30") in got
+    assert ("dollars", "$5.50") in got and ("and", "&") in got and ("doctor", "Dr.") in got
+    assert ("smith", "Smith") in got and ("continue", "continue") in got
