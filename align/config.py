@@ -91,6 +91,7 @@ class AlignConfig:
     words: WordParams = WordParams()     # word/phone timings by forced alignment (align/words.py)
     unaligned: UnalignedParams = UnalignedParams()  # the reconciliation writer (align/unaligned.py)
     textgrid_dir: Optional[str] = None   # TextGrids go here as <document id>.TextGrid (else beside --aligned)
+    subtitle_timing: str = "chars"       # srt/vtt cue times: chars | words | lines | karaoke (align/wordsubs.py)
     run: RunOptions = field(default_factory=RunOptions)
 
     def __post_init__(self) -> None:
@@ -173,6 +174,15 @@ class AlignConfig:
         _finite("--words-start-pad-ms", self.words.start_pad_ms, 0)
         _finite("--unaligned-long-words", self.unaligned.long_words, 0, integer=True)
         _finite("--unaligned-min-audio-ms", self.unaligned.min_audio_ms, 0)
+        from .wordsubs import TIMINGS
+
+        if self.subtitle_timing not in TIMINGS:
+            raise UsageError(f"--subtitle-timing must be one of {', '.join(TIMINGS)}, got {self.subtitle_timing!r}")
+        if self.subtitle_timing != "chars":
+            if not ({"srt", "vtt"} & set(self.formats)):
+                raise UsageError(f"--subtitle-timing {self.subtitle_timing} needs subtitles: add --output-format srt or vtt")
+            if not (self.words.words or self.words.phones):
+                raise UsageError(f"--subtitle-timing {self.subtitle_timing} needs --output-words")
         if self.words.refine_bounds and not (self.words.words or self.words.phones):
             raise UsageError("--words-refine-bounds needs --output-words (or --output-phones)")
         from .writers import get_writer
@@ -217,6 +227,7 @@ class AlignConfig:
             "second_pass": dataclasses.asdict(self.second_pass),
 
             "words": dataclasses.asdict(self.words), "unaligned": dataclasses.asdict(self.unaligned),
+            "subtitle_timing": self.subtitle_timing,
         }
 
     def config_hash(self) -> str:

@@ -209,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--output-format", choices=("srt", "vtt"), action="append", default=[],
                    help="also write subtitles carrying the original text next to --aligned (same as adding the "
                    "format to --formats)")
+    g.add_argument("--subtitle-timing", choices=("chars", "words", "lines", "karaoke"), default="chars",
+                   help="srt/vtt cue times: chars (share each utterance's time by characters), words (cues timed "
+                   "by their words), lines (one cue per line of <= 42 characters), karaoke (VTT: a timestamp "
+                   "before every word); all but chars imply --output-words")
     g.add_argument("--output-words", action="store_true",
                    help="word timings in every utterance (forced alignment of its text against its audio; needs --audio)")
     g.add_argument("--output-phones", action="store_true", help="phone timings too (implies --output-words)")
@@ -313,7 +317,8 @@ def config_from_args(args: argparse.Namespace):
         formats.append("textgrid")
     if args.output_unaligned:
         formats.append("unaligned")
-    words = WordParams(words=args.output_words or args.output_phones or "textgrid" in formats,
+    words = WordParams(words=args.output_words or args.output_phones or "textgrid" in formats
+                       or args.subtitle_timing != "chars",
                        phones=args.output_phones, refine_bounds=args.words_refine_bounds,
                        end_pad_ms=args.words_end_pad_ms, start_pad_ms=args.words_start_pad_ms)
     unaligned = UnalignedParams(long_words=args.unaligned_long_words, min_audio_ms=args.unaligned_min_audio_ms)
@@ -326,7 +331,8 @@ def config_from_args(args: argparse.Namespace):
                                                     + list(args.output_format))))
 
                        formats=tuple(dict.fromkeys(formats)), words=words, unaligned=unaligned,
-                       textgrid_dir=str(args.textgrid_dir) if args.textgrid_dir is not None else None)
+                       textgrid_dir=str(args.textgrid_dir) if args.textgrid_dir is not None else None,
+                       subtitle_timing=args.subtitle_timing)
 
 
 def _same_file(a: Optional[Path], b: Optional[Path]) -> bool:

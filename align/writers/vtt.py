@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..common.fileio import atomic_write_text
-from ..subtitles import subtitles
+from ..wordsubs import subtitles_text
 from . import register_writer
 
 
 @register_writer("vtt", suffix=".vtt", description="WebVTT subtitles carrying the original text")
 def write_vtt(path: Path, doc) -> None:
     """WebVTT subtitles carrying the original text."""
-    atomic_write_text(path, subtitles(doc.utterances, "vtt"))
+    # --subtitle-timing: chars (default), or from the word timings: words, lines, karaoke
+    atomic_write_text(path, subtitles_text(doc.utterances, "vtt", doc.config.subtitle_timing))

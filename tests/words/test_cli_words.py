@@ -38,7 +38,8 @@ def book(tmp_path_factory):
     (d / "talk.txt").write_text(TEXT, encoding="utf-8")
     out = d / "talk.aligned"
     proc = run_align("--audio", wav, "--script", d / "talk.txt", "--aligned", out, "--merge-sentences",
-                     "--output-phones", "--output-textgrid", "--output-unaligned", "--lm-cache-dir", d / "lm")
+                     "--output-phones", "--output-textgrid", "--output-unaligned", "--lm-cache-dir", d / "lm",
+                     "--output-format", "vtt", "--subtitle-timing", "karaoke")
     assert proc.returncode == 0, proc.stderr[-2000:]
     return d, speech, json.loads(out.read_text()), proc.stderr
 
@@ -105,3 +106,21 @@ def test_words_need_audio(book, tmp_path):
     proc = run_align("--tlog", d / "talk.tlog", "--script", d / "talk.txt", "--aligned", tmp_path / "x.aligned",
                      "--output-words")
     assert proc.returncode == 2 and "--output-words" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_karaoke_vtt_from_the_cli(book):
+    import re
+
+    d, speech, aligned, _ = book
+    vtt = (d / "talk.vtt").read_text()
+    stamps = re.findall(r"<(\d\d):(\d\d):(\d\d)\.(\d\d\d)>", vtt)
+    starts = {int(round(w["start"])) for u in aligned for w in u["words"]}
+    ms = [((int(h) * 60 + int(m)) * 60 + int(s)) * 1000 + int(f) for h, m, s, f in stamps]
+    assert ms and set(ms) <= starts
+
+
+def test_subtitle_timing_needs_subtitles(book, tmp_path):
+    d, _, _, _ = book
+    proc = run_align("--audio", d / "talk.wav", "--script", d / "talk.txt", "--aligned", tmp_path / "x.aligned",
+                     "--subtitle-timing", "lines")
+    assert proc.returncode == 2 and "--output-format" in proc.stderr and "Traceback" not in proc.stderr
