@@ -124,3 +124,17 @@ def test_subtitle_timing_needs_subtitles(book, tmp_path):
     proc = run_align("--audio", d / "talk.wav", "--script", d / "talk.txt", "--aligned", tmp_path / "x.aligned",
                      "--subtitle-timing", "lines")
     assert proc.returncode == 2 and "--output-format" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_textgrid_dir(book, tmp_path):
+    d, _, aligned, _ = book
+    out = tmp_path / "elsewhere.aligned"
+    proc = run_align("--audio", d / "talk.wav", "--tlog", d / "talk.tlog", "--script", d / "talk.txt",
+                     "--aligned", out, "--merge-sentences", "--textgrid-dir", tmp_path / "grids",
+                     "--lm-cache-dir", d / "lm")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    # named by the document id (the audio's stem), not by the --aligned file; no phone tier this time
+    grid = (tmp_path / "grids" / "talk.TextGrid").read_text()
+    assert not out.with_suffix(".TextGrid").exists()
+    assert grid.count('class = "IntervalTier"') == 2
+    assert all(f'text = "{w["word"]}"' in grid for u in aligned for w in u["words"])
