@@ -86,12 +86,12 @@ def test_unaligned_lists_the_heading_and_the_intro(book):
     assert "unaligned: " in stderr and f"in {len(rep['audio'])} ranges" in stderr
 
 
-def test_refined_bounds_from_the_same_tlog(book, tmp_path):
+def test_refined_bounds_and_textgrid_dir_from_the_same_tlog(book, tmp_path):
     d, speech, aligned, _ = book
     out = tmp_path / "refined.aligned"
     proc = run_align("--audio", d / "talk.wav", "--tlog", d / "talk.tlog", "--script", d / "talk.txt",
                      "--aligned", out, "--merge-sentences", "--output-words", "--words-refine-bounds",
-                     "--lm-cache-dir", d / "lm")
+                     "--textgrid-dir", tmp_path / "grids", "--lm-cache-dir", d / "lm")
     assert proc.returncode == 0, proc.stderr[-2000:]
     refined = json.loads(out.read_text())
     assert [u["aligned"] for u in refined] == [u["aligned"] for u in aligned]
@@ -99,13 +99,30 @@ def test_refined_bounds_from_the_same_tlog(book, tmp_path):
         assert v["start"] <= u["start"] and u["end"] <= v["end"]
         assert u["start"] == max(v["start"], u["words"][0]["start"])
         assert u["end"] == min(v["end"], u["words"][-1]["end"] + 50.0)
+    # the TextGrid is named by the document id (the audio's stem), not by the --aligned file;
+    # no phone tier this time
+    grid = (tmp_path / "grids" / "talk.TextGrid").read_text()
+    assert not out.with_suffix(".TextGrid").exists()
+    assert grid.count('class = "IntervalTier"') == 2
+    assert all(f'text = "{w["word"]}"' in grid for u in aligned for w in u["words"])
 
 
-def test_words_need_audio(book, tmp_path):
-    d, _, _, _ = book
-    proc = run_align("--tlog", d / "talk.tlog", "--script", d / "talk.txt", "--aligned", tmp_path / "x.aligned",
-                     "--output-words")
-    assert proc.returncode == 2 and "--output-words" in proc.stderr and "Traceback" not in proc.stderr
+@pytest.mark.parametrize("argv, needle", [
+    (["--output-words"], "--output-words needs the audio"),
+    (["--output-textgrid"], "--output-textgrid needs the audio"),
+    (["--audio", "a.wav", "--subtitle-timing", "lines"], "--output-format"),
+    (["--audio", "a.wav", "--words-refine-bounds"], "--words-refine-bounds needs --output-words"),
+    (["--audio", "a.wav", "--output-words", "--words-end-pad-ms", "-5"], "--words-end-pad-ms"),
+])
+def test_option_errors(argv, needle, tmp_path):
+    """Checked before any work (in-process: the same code the CLI runs)."""
+    from align.cli.align import build_parser, run_align as cli_run
+    from align.common.errors import UsageError
+
+    args = build_parser().parse_args(["--tlog", str(tmp_path / "t.tlog"), "--script", str(tmp_path / "t.txt"),
+                                      "--aligned", str(tmp_path / "o.aligned"), *argv])
+    with pytest.raises(UsageError, match=needle.replace("-", r"\-")):
+        cli_run(args)
 
 
 def test_karaoke_vtt_from_the_cli(book):
@@ -117,24 +134,3 @@ def test_karaoke_vtt_from_the_cli(book):
     starts = {int(round(w["start"])) for u in aligned for w in u["words"]}
     ms = [((int(h) * 60 + int(m)) * 60 + int(s)) * 1000 + int(f) for h, m, s, f in stamps]
     assert ms and set(ms) <= starts
-
-
-def test_subtitle_timing_needs_subtitles(book, tmp_path):
-    d, _, _, _ = book
-    proc = run_align("--audio", d / "talk.wav", "--script", d / "talk.txt", "--aligned", tmp_path / "x.aligned",
-                     "--subtitle-timing", "lines")
-    assert proc.returncode == 2 and "--output-format" in proc.stderr and "Traceback" not in proc.stderr
-
-
-def test_textgrid_dir(book, tmp_path):
-    d, _, aligned, _ = book
-    out = tmp_path / "elsewhere.aligned"
-    proc = run_align("--audio", d / "talk.wav", "--tlog", d / "talk.tlog", "--script", d / "talk.txt",
-                     "--aligned", out, "--merge-sentences", "--textgrid-dir", tmp_path / "grids",
-                     "--lm-cache-dir", d / "lm")
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    # named by the document id (the audio's stem), not by the --aligned file; no phone tier this time
-    grid = (tmp_path / "grids" / "talk.TextGrid").read_text()
-    assert not out.with_suffix(".TextGrid").exists()
-    assert grid.count('class = "IntervalTier"') == 2
-    assert all(f'text = "{w["word"]}"' in grid for u in aligned for w in u["words"])
