@@ -122,10 +122,12 @@ def add_word_timings(ctx) -> None:
         return
     if ctx.job.audio is None:
         raise UserError(f"{ctx.job.name}: word timings need the audio; give --audio (or an \"audio\" in the catalog)")
-    rate = 16000
-    samples = load_audio(ctx.job.audio, rate)
     stt = ctx.config.stt
-    model_dir = stt.model_dir if stt.engine == "pocketsphinx" else None
+    # The speech-to-text's own pocketsphinx model when it has one (at its rate), else the packaged one.
+    own = stt.engine == "pocketsphinx" and stt.model_dir is not None
+    model_dir = stt.model_dir if own else None
+    rate = stt.model_rate if own else 16000
+    samples = load_audio(ctx.job.audio, rate)
     aligner = ForcedAligner(ForcedParams(model_dir=model_dir, phones=p.phones, rate=rate))
     ct = ctx.clean
     for u in progress(ctx.utterances, enabled=ctx.config.run.show_progress, desc="words", unit="utt"):
