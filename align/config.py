@@ -87,7 +87,6 @@ class AlignConfig:
     audio_merge: bool = True             # with audio: join fragments into sentences (--no-merge: off)
     max_utterance_s: float = 20.0        # with audio: longer sentences are cut at their longest inner pause
     second_pass: SecondPassParams = SecondPassParams()   # with audio: constrained re-decoding
-
     words: WordParams = WordParams()     # word/phone timings by forced alignment (align/words.py)
     unaligned: UnalignedParams = UnalignedParams()  # the reconciliation writer (align/unaligned.py)
     textgrid_dir: Optional[str] = None   # TextGrids go here as <document id>.TextGrid (else beside --aligned)
@@ -225,7 +224,6 @@ class AlignConfig:
             "num_samples": self.num_samples or None, "pretty": self.pretty, "formats": list(self.formats),
             "audio_merge": self.audio_merge, "max_utterance_s": self.max_utterance_s,
             "second_pass": dataclasses.asdict(self.second_pass),
-
             "words": dataclasses.asdict(self.words), "unaligned": dataclasses.asdict(self.unaligned),
             "subtitle_timing": self.subtitle_timing,
         }

@@ -105,7 +105,6 @@ class AlignResult:
     aligned_seconds: float = 0.0           # ... of those the aligner placed (kept, or dropped by a filter)
     text_stats: dict[str, int] = field(default_factory=dict)  # furniture left out, tokens said/unsaid
     second_pass: str = ""                  # the second pass's summary line (audio only)
-
     notes: list[str] = field(default_factory=list)           # more summary lines from stages and writers
 
     @property

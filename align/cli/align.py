@@ -327,9 +327,6 @@ def config_from_args(args: argparse.Namespace):
                        num_samples=args.num_samples, pretty=args.output_pretty, run=run,
                        audio_merge=not args.no_merge, max_utterance_s=args.max_utterance_duration,
                        second_pass=second,
-                       formats=tuple(dict.fromkeys([f.strip() for f in args.formats.split(",") if f.strip()]
-                                                    + list(args.output_format))))
-
                        formats=tuple(dict.fromkeys(formats)), words=words, unaligned=unaligned,
                        textgrid_dir=str(args.textgrid_dir) if args.textgrid_dir is not None else None,
                        subtitle_timing=args.subtitle_timing)
