@@ -157,7 +157,8 @@ def _check_target(cfg: ExportConfig, key: str) -> Optional[dict]:
     if cfg.target_dir is not None and cfg.target_dir.exists():
         if not cfg.target_dir.is_dir():
             raise UserError(f"--target-dir {cfg.target_dir} is a file")
-        if any(cfg.target_dir.iterdir()):
+        # our own state file's temp name (a run killed before its first write) does not count
+        if any(not (p.name.startswith(f".{STATE}.") and p.name.endswith(".tmp")) for p in cfg.target_dir.iterdir()):
             raise UserError(f"--target-dir {cfg.target_dir} is not empty and holds no align-export state; use "
                             f"--force to write into it anyway, or an empty or new directory")
     if cfg.target_tar is not None and any(cfg.target_tar.parent.glob(cfg.target_tar.stem + "-*.tar")):
@@ -411,6 +412,10 @@ def _export_tar(docs, selection, cfg: ExportConfig, report: ExportReport, key: s
     assert cfg.target_tar is not None
     cfg.target_tar.parent.mkdir(parents=True, exist_ok=True)
     tasks, where = _plan(docs, selection, cfg, None, False)
+    # a killed run's temp files: shards and the state file
+    for pattern in (f".{cfg.target_tar.stem}-*.tar.*.tmp", f".{_state_path(cfg).name}.*.tmp"):
+        for tmp in cfg.target_tar.parent.glob(pattern):
+            tmp.unlink(missing_ok=True)
     _write_state(cfg, key, False, [])
     # Samples of a list are in document order and documents are processed in order, so every
     # shard's content is the same on every run.

@@ -319,3 +319,49 @@ def test_a_broken_document_is_reported_and_the_others_exported(tmp_path):
     assert r.returncode == 1 and "FAILED" in r.stderr and "bad.wav" in r.stderr and "Traceback" not in r.stderr
     rows = list(csv.DictReader(open(tmp_path / "out" / "all.csv")))
     assert [row["wav_filename"] for row in rows] == [f"all/good-{i:06d}.wav" for i in range(4)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["dir", "tar"])
+def test_killed_run_then_rerun_equals_an_uninterrupted_one(tmp_path, mode):
+    import random
+    import signal
+    import time
+
+    audio, aligned, _ = make_doc(tmp_path, n=400, seconds=120)
+    target = ["--target-dir", str(tmp_path / "ref")] if mode == "dir" else ["--target-tar", str(tmp_path / "ref" / "d.tar"), "--shard-size", "50"]
+    assert cli("--audio", str(audio), "--aligned", str(aligned), *target).returncode == 0
+    ref = {p.relative_to(tmp_path / "ref"): p.read_bytes() for p in (tmp_path / "ref").rglob("*") if p.is_file()}
+    target = [a.replace(str(tmp_path / "ref"), str(tmp_path / "run")) for a in target]
+    args = [sys.executable, "-m", "align.cli.export", "--no-progress", "--audio", str(audio), "--aligned", str(aligned),
+            *target]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    rng = random.Random(12)
+    for _ in range(2):
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # kill it while it writes: once the first clip or shard temp file appears, after a random delay
+        deadline = time.time() + 30
+        while proc.poll() is None and time.time() < deadline:
+            run_dir = tmp_path / "run"
+            if run_dir.exists() and any((".wav" in p.name if mode == "dir" else ".tar" in p.name)
+                                        for p in run_dir.rglob("*")):
+                break
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0.0, 0.25 if mode == "dir" else 0.05))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        # whatever has a final name is complete
+        for p in (tmp_path / "run").rglob("*.wav") if (tmp_path / "run").exists() else ():
+            assert sf.info(p).frames > 0
+    # temp files a kill can leave at any of the writes (state file, shard, clip)
+    run = tmp_path / "run"
+    run.mkdir(exist_ok=True)
+    if mode == "tar":
+        (run / ".d.align-export.json.k1.tmp").write_text("{")
+        (run / ".d-all-000001.tar.k2.tmp").write_bytes(b"x")
+    else:
+        (run / "..align-export.json.k1.tmp").write_text("{")
+    r = subprocess.run(args, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    got = {p.relative_to(tmp_path / "run"): p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file()}
+    assert got == ref
