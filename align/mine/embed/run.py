@@ -25,7 +25,7 @@ from ...common.errors import UsageError, UserError
 from ...common.fileio import atomic_path
 from ..segment import RATE, Segment, read_shard
 from ..shardjobs import JobResult, RunSummary, ShardJob, run_jobs
-from .base import EncoderSpec, build
+from .base import EncoderSpec, build, preflight
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +151,7 @@ def embed_shards(segment_glob: str, out_prefix: str | os.PathLike, spec: Encoder
     from ..shards import discover, shard_number
 
     spec.validate()
+    preflight(spec)
     if workers < 1:
         raise UsageError(f"--workers must be >= 1, got {workers}")
     if opts.buffer_seconds <= 0:

