@@ -74,6 +74,7 @@ def run_case(case, repeat: int, ct=None, params: AlignParams = AlignParams()):
         "timings": result.timings,
         "wrong": wrong,
         "inside": len(inside),
+        "accepted_utts": by_fragment,
         "inside_ok": sum(1 for i in inside if i not in wrong_ids),
     }
 
@@ -107,9 +108,35 @@ def main() -> None:
         for i, words, got in r["wrong"][: args.show_wrong]:
             print(f"    fragment {i}: truth {words!r}\n{'':>18}got {got!r}")
     for name, kw in (("unrelated text", {"unrelated": True}), ("near-copy licenses", {"near_copies": True})):
-        r = run_case(make_case(args.seed, 100000, **kw), args.repeat, params=OLD)
-        print(f"{name:<22}{r['chars']:>9}{r['fragments']:>7}{'-':>6}{'-':>7}{'-':>9}{r['junk']:>6}"
-              f"{r['accepted']:>9}{r['time']:>8.3f}{r['cpu']:>7.3f}   {r['timings']['rough']:.3f} / {r['timings']['gap']:.3f}")
+        for label, params in (("", OLD), (" (defaults)", AlignParams())):
+            case = make_case(args.seed, 100000, **kw)
+            r = run_case(case, args.repeat, params=params)
+            print(f"{name + label:<22}{r['chars']:>9}{r['fragments']:>7}{'-':>6}{'-':>7}{'-':>9}{r['junk']:>6}"
+                  f"{r['accepted']:>9}{r['time']:>8.3f}{r['cpu']:>7.3f}   {r['timings']['rough']:.3f} / {r['timings']['gap']:.3f}")
+            if r["accepted"]:
+                verbatim_check(case, r, params)
+
+
+def verbatim_check(case, r, params) -> None:
+    """How the accepted fragments of a text that was never read are judged: a fragment is a true
+    verbatim match when at least 70% of its words form one run found word for word in the book
+    (`verbatim_run`, computed by the generator on the words, independent of the aligner). The
+    character error rate of the label against the fragment's words is printed as a check."""
+    from align.text.similarity import cer
+
+    good, bad, errs = 0, 0, []
+    for i, u in r["accepted_utts"].items():
+        t = case.truth[i]
+        n = len(t["words"].split())
+        errs.append(cer(u.aligned, t["words"]))
+        if t.get("verbatim_run", 0) >= 0.7 * n:
+            good += 1
+        else:
+            bad += 1
+            print(f"    not verbatim: run {t.get('verbatim_run')}/{n}: {t['words']!r} -> {u.aligned!r}")
+    errs.sort()
+    print(f"    accepted: {good} true verbatim matches, {bad} others; label vs words: median CER "
+          f"{errs[len(errs) // 2]:.3f}, max {errs[-1]:.3f}")
 
 
 def messy(args) -> None:
