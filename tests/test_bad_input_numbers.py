@@ -130,7 +130,7 @@ def test_second_run_writing_the_same_output_is_refused(tmp_path):
         holder.wait()
     r = run("--tlog", tlog, "--script", script, "--aligned", out)  # the dead holder's lock is free
     assert r.returncode == 0, r.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.aligned", "a.tlog", "a.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.aligned", "a.aligned.done.json", "a.tlog", "a.txt"]
 
 
 def test_second_run_of_the_same_catalog_is_refused(tmp_path):

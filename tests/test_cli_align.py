@@ -159,13 +159,14 @@ def test_catalog_skips_bad_entries_reports_them_and_resumes(doc, tmp_path):
     r = run("--catalog", catalog)
     assert r.returncode == 1
     assert "Traceback" not in r.stderr
-    assert "2 documents aligned, 0 already done" in r.stderr and "2 failed" in r.stderr
+    assert "2 documents aligned, 0 skipped, 2 failed" in r.stderr
     assert "entry 1 (" in r.stderr and "missing.tlog" in r.stderr
     assert "entry 2 (" in r.stderr and "not valid UTF-8" in r.stderr
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.aligned", "c.aligned"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.aligned", "a.aligned.done.json",
+                                                                   "c.aligned", "c.aligned.done.json"]
     first = (tmp_path / "out" / "a.aligned").read_bytes()
     r = run("--catalog", catalog)  # a rerun keeps what is done and retries the rest
-    assert "0 documents aligned, 2 already done" in r.stderr
+    assert "0 documents aligned, 2 skipped, 2 failed" in r.stderr and "skipped: already done" in r.stderr
     assert (tmp_path / "out" / "a.aligned").read_bytes() == first
 
 

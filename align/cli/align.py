@@ -63,8 +63,24 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--script", type=Path, help="original text: plain text, or a .script JSON list of {text, ...meta}")
     g.add_argument("--aligned", type=Path, help="output .aligned JSON file")
     g.add_argument("--catalog", type=Path, help="align many documents: a JSON list of {audio, tlog, script, aligned} "
-                   "(paths relative to the catalog); finished documents are skipped unless --force")
-    g.add_argument("--force", action="store_true", help="overwrite an existing --aligned file")
+                   "(paths relative to the catalog; tlog and aligned derive from audio when omitted); documents "
+                   "done with the same options and inputs are skipped unless --force")
+    g.add_argument("--force", action="store_true", help="overwrite an existing --aligned file; with --catalog, "
+                   "redo documents that are done")
+
+    g = p.add_argument_group("catalog runs")
+    g.add_argument("--ignore-missing", action="store_true",
+                   help="skip catalog entries whose input files are missing (default: they count as failed)")
+    g.add_argument("--workers", type=_positive_int, default=None,
+                   help="documents aligned at the same time (default: the number of CPUs)")
+    g.add_argument("--executor", choices=("process", "ray", "serial"), default="process",
+                   help="process: a pool of local worker processes; ray: Ray actors (pip install 'align[ray]'); "
+                   "serial: one by one in this process (debugging)")
+    g.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="with --executor ray: a running cluster ('auto' or ray://host:port); default: start a "
+                   "local one")
+    g.add_argument("--report", type=Path, default=None, metavar="RUN.json",
+                   help="write a machine-readable report of the run (every entry: status, cause, hours)")
     g.add_argument("--alphabet", type=Path, default=None,
                    help=f"alphabet file of the speech-to-text model (default: {DEFAULT_ALPHABET.relative_to(DEFAULT_ALPHABET.parents[2])})")
     g.add_argument("--start", type=int, default=0, help="skip this many transcript fragments (>= 0)")
@@ -287,15 +303,11 @@ def config_from_args(args: argparse.Namespace):
         min_duration_ms=args.stt_min_duration, max_duration_ms=args.stt_max_duration, tail_ms=args.audio_vad_tail,
         onset_ms=args.audio_vad_onset, offset_ms=args.audio_vad_offset, energy_margin_db=args.audio_vad_energy_margin,
     )
-    engine = args.stt_engine
+    engine, why = args.stt_engine, "--stt-engine"
     if engine is None:
         from ..stt.registry import choose_engine
 
         engine, why = choose_engine(args.stt_model_dir)
-        if args.audio is not None or args.catalog is not None:
-            log.info("speech-to-text engine: %s (%s)", engine, why)
-    elif args.audio is not None or args.catalog is not None:
-        log.info("speech-to-text engine: %s (--stt-engine)", engine)
     stt = SttParams(
         engine=engine, model_dir=str(args.stt_model_dir) if args.stt_model_dir else None,
         model_rate=args.stt_model_rate, workers=args.stt_workers, own_lm=not args.stt_no_own_lm,
@@ -306,7 +318,11 @@ def config_from_args(args: argparse.Namespace):
 
     second = SecondPassParams(enabled=not args.no_second_pass, max_rounds=args.second_pass_rounds,
                               decode=ConstrainedParams(min_mean_score=args.second_pass_min_score))
-    run = RunOptions(force=args.force, show_progress=not args.no_progress,
+    import os
+
+    run = RunOptions(force=args.force, show_progress=not args.no_progress, ignore_missing=args.ignore_missing,
+                     workers=args.workers or os.cpu_count() or 1, executor=args.executor,
+                     ray_address=args.ray_address,
                      lm_cache_dir=str(args.lm_cache_dir) if args.lm_cache_dir else None,
                      **({} if args.text_max_bytes is None else {"text_max_bytes": args.text_max_bytes}))
     from ..unaligned import UnalignedParams
@@ -322,7 +338,7 @@ def config_from_args(args: argparse.Namespace):
                        phones=args.output_phones, refine_bounds=args.words_refine_bounds,
                        end_pad_ms=args.words_end_pad_ms, start_pad_ms=args.words_start_pad_ms)
     unaligned = UnalignedParams(long_words=args.unaligned_long_words, min_audio_ms=args.unaligned_min_audio_ms)
-    return AlignConfig(align=params, vad=vad, stt=stt, alphabet=str(args.alphabet) if args.alphabet else None,
+    config = AlignConfig(align=params, vad=vad, stt=stt, alphabet=str(args.alphabet) if args.alphabet else None,
                        meaningful_newlines=args.text_meaningful_newlines, start=args.start,
                        num_samples=args.num_samples, pretty=args.output_pretty, run=run,
                        audio_merge=not args.no_merge, max_utterance_s=args.max_utterance_duration,
@@ -330,6 +346,9 @@ def config_from_args(args: argparse.Namespace):
                        formats=tuple(dict.fromkeys(formats)), words=words, unaligned=unaligned,
                        textgrid_dir=str(args.textgrid_dir) if args.textgrid_dir is not None else None,
                        subtitle_timing=args.subtitle_timing)
+    if args.audio is not None or args.catalog is not None:  # logged once the options are known to be valid
+        log.info("speech-to-text engine: %s (%s)", engine, why)
+    return config
 
 
 def _same_file(a: Optional[Path], b: Optional[Path]) -> bool:
@@ -356,12 +375,22 @@ def run_align(args: argparse.Namespace) -> int:
             missing.insert(0, "--audio or --tlog")
         if missing:
             raise UsageError(f"missing {', '.join(missing)} (or use --catalog or --demo); see align --help")
+    if args.catalog is None:
+        for opt, v in (("--ignore-missing", args.ignore_missing), ("--workers", args.workers),
+                       ("--report", args.report), ("--ray-address", args.ray_address),
+                       ("--executor", args.executor != "process")):
+            if v:
+                raise UsageError(f"{opt} is an option of catalog runs (--catalog)")
+    elif args.ray_address and args.executor != "ray":
+        raise UsageError("--ray-address needs --executor ray")
     config = config_from_args(args)  # every option error here, before any work
     if args.catalog is None and args.audio is None and (config.words.words or config.words.phones):
         what = "--output-textgrid" if "textgrid" in config.formats and not args.output_words else "--output-words"
         raise UsageError(f"{what} needs the audio (word timings come from it); add --audio")
     alphabet = config.load_alphabet()
     if args.catalog is None:
+        from ..resume import write_stamp
+
         job = DocumentJob(args.script, args.aligned, args.audio, args.tlog)
         check_job_paths(job)
         if job.aligned.is_dir():
@@ -369,19 +398,23 @@ def run_align(args: argparse.Namespace) -> int:
         if job.aligned.exists() and not config.run.force:
             raise UsageError(f"{job.aligned} already exists; pass --force to overwrite it")
         result = align_document(job, config, alphabet=alphabet)
+        write_stamp(job, result.config_hash, result.outputs, result.counts())
         return EXIT_TEXT_MISMATCH if result.text_mismatch else 0
 
     from ..batch import run_catalog
     from ..catalog import read_catalog
+    from ..common.executors import make_executor
 
     from ..common.locks import output_lock
 
     jobs = read_catalog(args.catalog)
+    log.info("catalog %s: %d entries, %s executor, %d worker(s)", args.catalog, len(jobs), config.run.executor,
+             config.run.workers)
     # One run per catalog at a time: a second one would redo or race the first one's documents.
     with output_lock(args.catalog, f"catalog {args.catalog}", busy="is being aligned by"):
-        report = run_catalog(jobs, config, alphabet=alphabet)
-    for line in report.summary_lines():
-        log.info("%s", line)
+        with make_executor(config.run.executor, config.run.workers, config.run.ray_address) as executor:
+            report = run_catalog(jobs, config, executor, loglevel=args.loglevel, report_path=args.report)
+    print("\n".join(report.summary_lines()), file=sys.stderr)  # the table, whatever the log level
     return 1 if report.failed else 0
 
 
@@ -393,7 +426,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from ..demo import run_demo
 
         return run_main("align", lambda: run_demo(config_from_args(args), args.demo_dir, args.aligned), parser)
-    return run_main("align", lambda: run_align(args), parser)
+    return run_main("align", lambda: run_align(args), parser,
+                    interrupted="interrupted (finished documents are stamped done; rerun to resume)")
 
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ def setup_logging(level: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S", stream=sys.stderr)
     # Engines that log a line per fragment at INFO: only their warnings unless DEBUG is asked for.
-    for name in ("faster_whisper", "numba", "faiss"):
+    for name in ("faster_whisper", "numba", "faiss", "matplotlib", "PIL"):
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
 

@@ -22,6 +22,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from ..common.executors import Executor
 from ..common.fileio import atomic_path
 from ..common.hashing import sha256_json
 from ..common.progress import progress
@@ -125,10 +126,27 @@ def load_checkpoint(path: Path, rows: int, k: int, n_other: int) -> Optional[tup
     return got
 
 
+# Per worker process (or Ray actor) only: the index its setup loaded, used for every shard it searches.
+_WORKER: dict = {}
+
+
+def _load_worker_index(index_path: str, nprobe: int, gpu: bool) -> None:
+    from .index import load_index
+
+    _WORKER["index"] = load_index(Path(index_path), nprobe, gpu)
+
+
+def _search_shard(job: KnnJob) -> str:
+    return run_job(job, _WORKER["index"])
+
+
 def run_knn(query: ShardSet, index_path: Path, out_dir: Path, *, k: int, nprobe: int, batch_size: int,
-            gpu: bool, n_other: int, executor: str = "local", show_progress: bool = True, label: str = "",
-            on_shard_done: Optional[Callable[[str, int], None]] = None) -> KnnResult:
+            gpu: bool, n_other: int, executor: Optional[Executor] = None, show_progress: bool = True,
+            label: str = "", on_shard_done: Optional[Callable[[str, int], None]] = None) -> KnnResult:
     """kNN of every query row; per-shard checkpoints in `out_dir` make the step resumable.
+
+    `executor` (align.common.executors) searches the query shards in its workers, each loading
+    the index once; None searches them here, one after the other.
 
     `on_shard_done(label, shard_no)` is a library hook (not exposed on the CLI) called after each
     shard's checkpoint is written; tests use it to simulate a crash mid-step.
@@ -140,11 +158,17 @@ def run_knn(query: ShardSet, index_path: Path, out_dir: Path, *, k: int, nprobe:
     if len(todo) < len(jobs):
         log.info("%s: %d of %d query shards already searched (cache)", label, len(jobs) - len(todo), len(jobs))
     if todo:
-        if executor == "ray":
-            from .executors import run_ray
-
-            run_ray([jobs[i] for i in todo], show_progress=show_progress, label=label,
-                    on_done=(lambda i: on_shard_done(label, todo[i])) if on_shard_done else None)
+        if executor is not None:
+            bar = progress(total=len(todo), enabled=show_progress, desc=f"kNN {label} ({executor.name})",
+                           unit="shards")
+            setup = (_load_worker_index, (str(index_path), nprobe, gpu))
+            for res in executor.imap_unordered(_search_shard, [jobs[i] for i in todo], setup=setup):
+                if not res.ok:
+                    raise RuntimeError(f"kNN of {jobs[todo[res.index]].shard.path} failed in a worker: {res.error}")
+                bar.update(1)
+                if on_shard_done is not None:
+                    on_shard_done(label, todo[res.index])
+            bar.close()
         else:
             from .index import load_index
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..common.fileio import atomic_write_gzip_text, atomic_write_json, atomic_write_text
-from .select import DIRECTION_NAMES, Pairs
+from .select import Direction, Pairs
 
 PAIRS_FILE = "pairs.tsv.gz"
 SUMMARY_FILE = "summary.json"
@@ -25,7 +25,7 @@ def pairs_text(p: Pairs, src_meta: dict[int, str], tgt_meta: dict[int, str]) -> 
     for score, margin, aux, s, t, d in zip(p.score.tolist(), p.margin.tolist(), p.aux.tolist(), p.src.tolist(),
                                            p.tgt.tolist(), p.direction.tolist()):
         lines.append(f"{_num(score)}\t{_num(margin)}\t{_num(aux)}\t{s}\t{t}\t{src_meta.get(s, '')}\t"
-                     f"{tgt_meta.get(t, '')}\t{DIRECTION_NAMES[d]}")
+                     f"{tgt_meta.get(t, '')}\t{Direction(d).label}")
     return "\n".join(lines) + "\n"
 
 

@@ -11,14 +11,16 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..common.errors import UserError
+from ..common.executors import Executor, make_executor
 from ..common.locks import exclusive_lock
 from .blend import Choice, choose
-from .config import AuxScorer, Dedup, MarginType, MineConfig, MineType
+from .config import AuxScorer, Dedup, MarginType, MineConfig
+from .config import Executor as ExecutorKind
 from .index import build_index, make_params
 from .knn import KnnResult, knn_dir, run_knn
 from .margin import margins, neighbourhood
 from .output import counts_at, histogram, write_config, write_pairs, write_summary
-from .select import Pairs, combine, dedup_meta, one_to_one, threshold
+from .select import Direction, Pairs, combine, dedup_meta, one_to_one, threshold
 from .shards import MetaSet, ShardSet, check_aux, lookup_meta, open_meta, open_shards
 from .steps import StepMeter
 
@@ -64,25 +66,38 @@ def open_language(cfg: MineConfig, lang: str, dim: Optional[int] = None) -> Lang
     return LangData(lang, emb, aux, meta)
 
 
-def _needed_directions(cfg: MineConfig) -> set[str]:
-    picks = {MineType.FORWARD: {"x2y"}, MineType.BACKWARD: {"y2x"}}.get(cfg.mine_type, {"x2y", "y2x"})
+def _needed_directions(cfg: MineConfig) -> set[Direction]:
+    picks = set(Direction.searches(cfg.mine_type))
     if cfg.margin_type is MarginType.ABSOLUTE:
         return picks
-    return {"x2y", "y2x"}  # the neighbourhood terms of both sides are needed
+    return {Direction.FWD, Direction.BWD}  # the neighbourhood terms of both sides are needed
 
 
-def mine(cfg: MineConfig, *, show_progress: bool = True, hooks: MineHooks = MineHooks()) -> list[PairResult]:
-    """Run every language pair of the config; outputs go to output_dir (or output_dir/<src>-<tgt>)."""
+def executor_for(cfg: MineConfig) -> Optional[Executor]:
+    """The kNN executor the config's `executor` key names: None (in this process, the index
+    loaded once) for local, a Ray executor (one actor per CPU) for ray."""
+    return make_executor("ray") if cfg.executor is ExecutorKind.RAY else None
+
+
+def mine(cfg: MineConfig, *, show_progress: bool = True, hooks: MineHooks = MineHooks(),
+         executor: Optional[Executor] = None) -> list[PairResult]:
+    """Run every language pair of the config; outputs go to output_dir (or output_dir/<src>-<tgt>).
+
+    `executor` runs the kNN query shards (align.common.executors); None: the config's choice."""
     results = []
     pairs = cfg.lang_pairs()
     root = Path(cfg.output_dir)
     created = not root.exists()
+    own = executor is None
+    if own:
+        executor = executor_for(cfg)
     try:
         # Two runs into one output_dir would do the same work twice and race on every file.
         with exclusive_lock(root / LOCK_NAME, f"output_dir {root}"):
             for src, tgt in pairs:
                 out_dir = root if len(pairs) == 1 else root / f"{src}-{tgt}"
-                results.append(mine_pair(cfg, src, tgt, out_dir, show_progress=show_progress, hooks=hooks))
+                results.append(mine_pair(cfg, src, tgt, out_dir, show_progress=show_progress, hooks=hooks,
+                                         executor=executor))
     except BaseException:
         if created:  # a run that failed before writing anything leaves no empty output_dir
             try:
@@ -90,11 +105,14 @@ def mine(cfg: MineConfig, *, show_progress: bool = True, hooks: MineHooks = Mine
             except OSError:
                 pass
         raise
+    finally:
+        if own and executor is not None:
+            executor.close()
     return results
 
 
 def mine_pair(cfg: MineConfig, src_lang: str, tgt_lang: str, out_dir: Path, *, show_progress: bool = True,
-              hooks: MineHooks = MineHooks()) -> PairResult:
+              hooks: MineHooks = MineHooks(), executor: Optional[Executor] = None) -> PairResult:
     t_start = time.perf_counter()
     meter = StepMeter()
     cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else Path(cfg.output_dir) / "cache"
@@ -121,7 +139,7 @@ def mine_pair(cfg: MineConfig, src_lang: str, tgt_lang: str, out_dir: Path, *, s
     # Indexes: the x2y search runs against y's index and vice versa.
     index_info = {}
     index_paths = {}
-    for d, lang in (("x2y", y), ("y2x", x)):
+    for d, lang in ((Direction.FWD, y), (Direction.BWD, x)):
         if d not in directions:
             continue
         lc = cfg.lang(lang.name)
@@ -135,17 +153,17 @@ def mine_pair(cfg: MineConfig, src_lang: str, tgt_lang: str, out_dir: Path, *, s
                                  "rescore_factor": params.rescore_factor, "train_sample": params.train_sample,
                                  "cached": cached}
 
-    knn: dict[str, KnnResult] = {}
-    for d, query in (("x2y", x), ("y2x", y)):
+    knn: dict[Direction, KnnResult] = {}
+    for d, query in ((Direction.FWD, x), (Direction.BWD, y)):
         if d not in directions:
             continue
         path, ikey = index_paths[d]
-        label = f"{src_lang}-{tgt_lang}.{d}"
-        with meter.step(f"knn_{d}"):
+        label = f"{src_lang}-{tgt_lang}.{d.key}"
+        with meter.step(f"knn_{d.key}"):
             knn[d] = run_knn(query.emb, path, knn_dir(cache_dir, label, query.emb, ikey, cfg.knn, cfg.nprobe, cfg.gpu),
                              k=cfg.knn, nprobe=cfg.nprobe, batch_size=cfg.batch_size, gpu=cfg.gpu,
-                             n_other=(y if d == "x2y" else x).emb.rows,
-                             executor=cfg.executor.value, show_progress=show_progress, label=label,
+                             n_other=(y if d is Direction.FWD else x).emb.rows,
+                             executor=executor, show_progress=show_progress, label=label,
                              on_shard_done=hooks.on_knn_shard_done)
 
     with meter.step("margin"):
@@ -153,21 +171,20 @@ def mine_pair(cfg: MineConfig, src_lang: str, tgt_lang: str, out_dir: Path, *, s
         mg = {}
         for d, r in knn.items():
             own = nb.get(d)
-            other = nb.get("y2x" if d == "x2y" else "x2y")
+            other = nb.get(d.reverse)
             if other is None:  # absolute margin with one direction: the terms are unused
-                other = np.zeros(x.emb.rows if d == "y2x" else y.emb.rows, np.float32)
+                other = np.zeros(x.emb.rows if d is Direction.BWD else y.emb.rows, np.float32)
             mg[d] = margins(r.sims, r.ids, own, other, cfg.margin_type)
 
-    choices: dict[str, Choice] = {}
-    want = {MineType.FORWARD: ["x2y"], MineType.BACKWARD: ["y2x"]}.get(cfg.mine_type, ["x2y", "y2x"])
+    choices: dict[Direction, Choice] = {}
     with meter.step("blend" if use_aux else "choose"):
-        for d in want:
-            q_aux, o_aux = (x.aux, y.aux) if d == "x2y" else (y.aux, x.aux)
+        for d in Direction.searches(cfg.mine_type):
+            q_aux, o_aux = (x.aux, y.aux) if d is Direction.FWD else (y.aux, x.aux)
             choices[d] = choose(mg[d], knn[d].ids, k_extract, alpha=cfg.alpha, q_aux=q_aux, o_aux=o_aux,
-                                aux_fn=aux_fn, batch_size=cfg.batch_size, show_progress=show_progress, label=d)
+                                aux_fn=aux_fn, batch_size=cfg.batch_size, show_progress=show_progress, label=d.key)
 
     with meter.step("select"):
-        cands = combine(choices.get("x2y"), choices.get("y2x"), cfg.mine_type)
+        cands = combine(choices.get(Direction.FWD), choices.get(Direction.BWD), cfg.mine_type)
         values = cands.value(cfg.threshold_on)
         chosen = threshold(cands, cfg.threshold_on, cfg.threshold, cfg.score_max)
         src_meta = lookup_meta(x.meta, x.emb, chosen.src) if x.meta else {}
@@ -189,12 +206,12 @@ def mine_pair(cfg: MineConfig, src_lang: str, tgt_lang: str, out_dir: Path, *, s
             "aux": use_aux,
             "k_extract": k_extract,
             "index": index_info,
-            "knn": {d: {"query_shards": len((x if d == "x2y" else y).emb.shards),
+            "knn": {d.key: {"query_shards": len((x if d is Direction.FWD else y).emb.shards),
                         "computed_shards": r.computed_shards,
                         "missing_neighbours": int((r.ids < 0).sum())} for d, r in knn.items()},
             "candidates": len(cands),
             "pairs": len(chosen),
-            "by_direction": {n: int((chosen.direction == c).sum()) for c, n in ((1, "fwd"), (2, "bwd"), (3, "both"))},
+            "by_direction": {d.label: int((chosen.direction == d).sum()) for d in Direction},
             "threshold_on": cfg.threshold_on.value,
             "counts_at_threshold": {"note": "candidates (after mine type, before threshold and dedup) whose "
                                             f"{cfg.threshold_on.value} value is >= t",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Optional
 
@@ -10,8 +11,34 @@ import numpy as np
 from .blend import Choice
 from .config import Dedup, MineType, ThresholdOn
 
-FWD, BWD, BOTH = 1, 2, 3
-DIRECTION_NAMES = {FWD: "fwd", BWD: "bwd", BOTH: "both"}
+class Direction(enum.IntEnum):
+    """The one encoding of a mining direction. FWD: source rows query the target index (the
+    search called "x2y" in summaries and cache names); BWD: the reverse ("y2x"); BOTH: a pair
+    found both ways. The int is the code in `Pairs.direction`, `label` the name in pairs.tsv."""
+
+    FWD = 1
+    BWD = 2
+    BOTH = 3
+
+    @property
+    def label(self) -> str:
+        return ("fwd", "bwd", "both")[self - 1]
+
+    @property
+    def key(self) -> str:
+        return ("x2y", "y2x", "both")[self - 1]
+
+    @property
+    def reverse(self) -> "Direction":
+        return {Direction.FWD: Direction.BWD, Direction.BWD: Direction.FWD}.get(self, self)
+
+    @classmethod
+    def searches(cls, mine_type: MineType) -> list["Direction"]:
+        """The searches whose choices a mine type combines."""
+        return {MineType.FORWARD: [cls.FWD], MineType.BACKWARD: [cls.BWD]}.get(mine_type, [cls.FWD, cls.BWD])
+
+
+FWD, BWD, BOTH = Direction.FWD, Direction.BWD, Direction.BOTH
 
 
 @dataclass
