@@ -39,12 +39,14 @@ class EntryOutcome:
     fragments: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0              # wall time of the entry
+    text_mismatch: bool = False       # done, but under 10% of the speech aligned (pipeline.TEXT_MISMATCH_SHARE)
 
     def to_dict(self) -> dict[str, Any]:
         return {"index": self.index, **self.job.to_dict(), "status": self.status, "reason": self.reason,
                 "detail": self.detail, "audio_seconds": round(self.audio_seconds, 3),
                 "kept_seconds": round(self.kept_seconds, 3), "utterances": self.utterances,
-                "fragments": self.fragments, "dropped": self.dropped, "seconds": round(self.seconds, 3)}
+                "fragments": self.fragments, "dropped": self.dropped, "seconds": round(self.seconds, 3),
+                "text_mismatch": self.text_mismatch}
 
 
 @dataclass
@@ -96,6 +98,9 @@ class RunReport:
         lines += [f"  {r:<{w}}  {v:>9}" for r, v in rows]
         for e in self.failed:
             lines.append(f"  failed entry {e.index} ({e.job.name}): {e.detail}")
+        for e in sorted(self.entries, key=lambda e: e.index):
+            if e.text_mismatch:
+                lines.append(f"  text probably wrong, entry {e.index} ({e.job.name}): under 10% of the speech aligned")
         if self.interrupted:
             lines.append("  interrupted: entries not listed were not run; rerun to resume")
         return lines
@@ -149,7 +154,7 @@ def align_entry(job: DocumentJob, config: AlignConfig, *, alphabet=None, index: 
     r: AlignResult = align_document(job, config, alphabet=alphabet, show_progress=show_progress)
     write_stamp(job, chash, r.outputs, r.counts(), inputs)
     return EntryOutcome(index, job, DONE, "", "", r.audio_seconds, r.kept_seconds, len(r.utterances), r.fragments,
-                        dict(sorted(r.dropped_by_reason().items())), time.perf_counter() - t0)
+                        dict(sorted(r.dropped_by_reason().items())), time.perf_counter() - t0, r.text_mismatch)
 
 
 # --- worker side: the config and alphabet are loaded once per worker ------------------------

@@ -60,3 +60,14 @@ def test_a_text_that_does_not_belong_to_the_audio_warns_writes_and_exits_3(tmp_p
     r = run("--tlog", tmp_path / "a.tlog", "--script", LICENSE, "--aligned", out, "--force")
     assert r.returncode == 0, r.stderr
     assert len(json.loads(out.read_text())) >= 50
+
+
+def test_catalog_with_a_wrong_text_exits_3(tmp_path):
+    (tmp_path / "a.tlog").write_text(json.dumps(_tlog_of(LICENSE)))
+    cat = [{"tlog": str(tmp_path / "a.tlog"), "script": LICENSE, "aligned": str(tmp_path / "good.aligned")},
+           {"tlog": str(tmp_path / "a.tlog"), "script": OTHER, "aligned": str(tmp_path / "bad.aligned")}]
+    (tmp_path / "c.catalog").write_text(json.dumps(cat))
+    r = run("--catalog", tmp_path / "c.catalog")
+    assert r.returncode == 3, r.stderr
+    assert "text probably wrong, entry 1" in r.stderr
+    assert (tmp_path / "bad.aligned").exists() and (tmp_path / "good.aligned").exists()

@@ -415,7 +415,9 @@ def run_align(args: argparse.Namespace) -> int:
         with make_executor(config.run.executor, config.run.workers, config.run.ray_address) as executor:
             report = run_catalog(jobs, config, executor, loglevel=args.loglevel, report_path=args.report)
     print("\n".join(report.summary_lines()), file=sys.stderr)  # the table, whatever the log level
-    return 1 if report.failed else 0
+    if report.failed:
+        return 1
+    return EXIT_TEXT_MISMATCH if any(e.text_mismatch for e in report.entries) else 0
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -115,6 +115,16 @@ def original_spans(ct: CleanText, spans: Sequence[tuple[int, int]]) -> list[tupl
     return [(s, e) for s, e in out]
 
 
+def spoken_words(ct: CleanText, u: Utterance) -> list[tuple[str, int, int]]:
+    """The words of an utterance's label `aligned`, each with the original range it says:
+    (word, text start, text end) — "two" points at the "2". Words inside the utterance's skipped
+    ranges (unread text the utterance spans) are left out, as the label leaves them out. For
+    word timings; needs the CleanText the utterance was aligned on (clean_start/clean_end)."""
+    skipped = u.extra.get("skipped", ())
+    return [w for w in ct.words(u.clean_start, u.clean_end)
+            if not any(s <= w[1] and w[2] <= e for s, e in skipped)]
+
+
 def _without(clean: str, cs: int, ce: int, cuts) -> str:
     if not cuts:
         return clean[cs:ce]

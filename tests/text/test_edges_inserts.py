@@ -180,3 +180,19 @@ def test_an_unread_stretch_that_is_no_furniture_is_bridged():
 
     off = align_transcripts(entries, ct, EN, AlignParams(edges=EdgeParams(bridge=False)))
     assert off.utterances[2].aligned != tl[2]
+
+
+def test_spoken_words_of_an_utterance_point_at_the_original():
+    from align.text.engine import spoken_words
+
+    text = "Press 2 to hear the\n- 7 -\nmenu again, or press 3 for help.\n"
+    ct = normalise(text, [Phrase(0, len(text))], EN)
+    entries = [TranscriptEntry(0, 2000, "press two to hear the menu again"),
+               TranscriptEntry(2500, 4000, "or press three for help")]
+    r = align_transcripts(entries, ct, EN)
+    u = r.utterances[0]
+    assert u.aligned == "press two to hear the menu again"
+    words = spoken_words(ct, u)
+    assert [w for w, _, _ in words] == u.aligned.split()
+    assert [text[s:e] for _, s, e in words] == ["Press", "2", "to", "hear", "the", "menu", "again"]
+    assert u.extra["skipped"] == [[text.index("- 7 -"), text.index("menu")]]
