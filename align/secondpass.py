@@ -38,6 +38,7 @@ class SecondPassParams:
     enabled: bool = True
     max_rounds: int = 3                 # re-decode and re-align at most this often
     max_edge_words: int = 3             # a placed fragment is re-decoded for at most this many words left at an edge
+    budget: float = 0.5                 # re-decode at most this share of the audio's duration (all rounds)
     trim_ms: float = 250.0              # audio before/after the proven words longer than this is cut off
     pad_ms: float = 50.0                # ... keeping this much around the words
     decode: ConstrainedParams = ConstrainedParams()
@@ -151,6 +152,7 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
     if not params.enabled or not entries:
         return entries, stats
     tried: set[tuple[int, int, int]] = set()
+    spent_ms = 0.0
     ex = None
     local = None
     try:
@@ -161,6 +163,24 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
                      if (c[0], c[1], c[2]) not in tried]
             if not cands:
                 break
+            # Bounded cost: when the first pass failed on most of the audio (wrong text, or speech
+            # the acoustic model cannot follow) the candidates are kept to the budget, shortest first.
+            left_ms = params.budget * 1000.0 * len(samples) / rate - spent_ms
+            if left_ms <= 0:
+                log.info("second pass: re-decoding budget (%.0f%% of the audio) spent", 100.0 * params.budget)
+                break
+            by_len = sorted(cands, key=lambda c: (entries[c[0]].end - entries[c[0]].start, c[0]))
+            keep, total = set(), 0.0
+            for c in by_len:
+                d = entries[c[0]].end - entries[c[0]].start
+                if total + d > left_ms:
+                    break
+                keep.add(c[0])
+                total += d
+            cands = [c for c in cands if c[0] in keep]
+            if not cands:
+                break
+            spent_ms += total
             stats.rounds += 1
             tasks = []
             for i, lo, hi, _cur in cands:
