@@ -324,9 +324,31 @@ def run_second_pass(job: DocumentJob, config: AlignConfig, ct, alphabet, entries
         return {u.fragment: (u.clean_start, u.clean_end) for u in ar.utterances}
 
     entries, stats = second_pass(entries, placed, ct.clean, samples, spec.model_rate, spec, config.second_pass,
-                                 workers=config.stt.workers, show_progress=show)
+                                 workers=config.stt.workers, show_progress=show, sentence_ends=sentence_ends(ct))
     log.info("%s", stats.line())
     return entries, stats
+
+
+def sentence_ends(ct) -> frozenset:
+    """Clean-text offsets of word ends followed, in the original, by a sentence-ending mark."""
+    from .text.engine import SENTENCE_END
+
+    out = set()
+    clean = ct.clean
+    n = len(clean)
+    i = 0
+    while i < n:
+        j = clean.find(" ", i)
+        j = n if j < 0 else j
+        k = j
+        while k < n and clean[k] == " ":
+            k += 1
+        if j > i and k < n:
+            between = ct.original[int(ct.ends[j - 1]):int(ct.positions[k])]
+            if any(c in SENTENCE_END for c in between):
+                out.add(j)
+        i = k if k > j else j + 1
+    return frozenset(out)
 
 
 def write_outputs(ctx: DocumentContext) -> dict[str, Path]:

@@ -39,6 +39,9 @@ class SecondPassParams:
     max_rounds: int = 3                 # re-decode and re-align at most this often
     max_edge_words: int = 3             # a placed fragment is re-decoded for at most this many words left at an edge
     budget: float = 0.5                 # re-decode at most this share of the audio's duration (all rounds)
+    slow_ms_per_word: float = 700.0     # a placed fragment this much longer per word than its text is re-decoded
+    slow_extra_words: int = 40          # ... against its text and up to this many words on each side
+    split_sentences: bool = True        # cut a fragment that crosses a sentence end at the pause there
     trim_ms: float = 250.0              # audio before/after the proven words longer than this is cut off
     pad_ms: float = 50.0                # ... keeping this much around the words
     decode: ConstrainedParams = ConstrainedParams()
@@ -51,11 +54,13 @@ class SecondPassStats:
     recovered: int = 0                  # unplaced fragments given a proven transcript
     extended: int = 0                   # placed fragments whose proven run reaches further
     rejected: int = 0                   # decodes that proved nothing (or less than the first pass)
+    split: int = 0                      # fragments cut at sentence ends
     seconds: float = 0.0
 
     def line(self) -> str:
         return (f"second pass: {self.rounds} round(s), {self.tried} constrained decodes, {self.recovered} unplaced "
-                f"fragments recovered, {self.extended} edges extended, {self.rejected} not proven ({self.seconds:.2f} s)")
+                f"fragments recovered, {self.extended} extended, {self.split} cut at sentence ends, {self.rejected} not proven "
+                f"({self.seconds:.2f} s)")
 
 
 # -- worker side ---------------------------------------------------------------------------------
@@ -90,7 +95,8 @@ def _words_in(clean: str, lo: int, hi: int) -> tuple[list[str], list[int]]:
     return words, starts
 
 
-def _candidates(entries, placed: dict[int, tuple[int, int]], clean: str, max_words: int, max_edge: int = 3):
+def _candidates(entries, placed: dict[int, tuple[int, int]], clean: str, max_words: int, max_edge: int = 3,
+                slow_ms: float = 700.0, slow_extra: int = 40):
     """(fragment, lo, hi, current word count) for fragments worth decoding again."""
     order = sorted(placed)
     out = []
@@ -110,6 +116,17 @@ def _candidates(entries, placed: dict[int, tuple[int, int]], clean: str, max_wor
             # (a header, a left-out passage) or belongs to an unplaced fragment in between.
             left = _words_in(clean, lo, cs)[0] if prev == i - 1 else []
             right = _words_in(clean, ce, hi)[0] if nxt == i + 1 else []
+            n_words = len(_words_in(clean, cs, ce)[0])
+            slow = (entries[i].end - entries[i].start) > max(3000.0, slow_ms * max(n_words, 1))
+            if slow and lo <= cs and ce <= hi:
+                # far more audio than text (the VAD joined sentences the decoder half missed): the
+                # window reaches `slow_extra` words to each side (up to the neighbours' text)
+                wl, wr = _words_in(clean, lo, cs)[1], _words_in(clean, ce, hi)[1]
+                lo2 = wl[-slow_extra] if len(wl) >= slow_extra else lo
+                hi2 = wr[slow_extra] if len(wr) > slow_extra else hi
+                out.append((i, lo2, hi2, n_words))
+                prev = i
+                continue
             left = left if len(left) <= max_edge else []
             right = right if len(right) <= max_edge else []
             if (left or right) and lo <= cs and ce <= hi:
@@ -137,7 +154,7 @@ def _candidates(entries, placed: dict[int, tuple[int, int]], clean: str, max_wor
 
 def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, samples: np.ndarray, rate: int, spec,
                 params: SecondPassParams = SecondPassParams(), workers: int = 1,
-                show_progress: bool = False) -> tuple[list[TranscriptEntry], SecondPassStats]:
+                show_progress: bool = False, sentence_ends: frozenset = frozenset()) -> tuple[list[TranscriptEntry], SecondPassStats]:
     """Entries with proven transcripts for fragments the first alignment left out.
 
     `align_fn(entries) -> {fragment index: (clean_start, clean_end)}` aligns without sentence
@@ -159,7 +176,7 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
         for _round in range(params.max_rounds):
             placed = align_fn(entries)
             cands = [c for c in _candidates(entries, placed, clean, params.decode.max_window_words,
-                                            params.max_edge_words)
+                                            params.max_edge_words, params.slow_ms_per_word, params.slow_extra_words)
                      if (c[0], c[1], c[2]) not in tried]
             if not cands:
                 break
@@ -222,11 +239,46 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
                     changed = True
             if not changed:
                 break
+        if params.split_sentences and sentence_ends:
+            entries = _split_at_sentence_ends(entries, align_fn(entries), clean, sentence_ends, samples, rate,
+                                              spec, params, stats, local)
     finally:
         if ex is not None:
             ex.shutdown(wait=True, cancel_futures=True)
     stats.seconds = time.perf_counter() - t0
     return entries, stats
+
+
+def _split_at_sentence_ends(entries, placed, clean, sentence_ends, samples, rate, spec, params, stats, local):
+    """Fragments whose text crosses a sentence end (the VAD heard no pause long enough there) are
+    aligned word by word against their own text and cut in the pause between the two sentences."""
+    out = []
+    for i, e in enumerate(entries):
+        span = placed.get(i)
+        words, starts = _words_in(clean, *span) if span else ([], [])
+        inner = [k for k in range(len(words) - 1) if starts[k] + len(words[k]) in sentence_ends]
+        if not inner:
+            out.append(e)
+            continue
+        if local is None:
+            local = ConstrainedDecoder(spec, params.decode)
+        a, b = int(e.start * rate / 1000), int(e.end * rate / 1000)
+        hits = local.decode(samples[a:b], words)
+        stats.tried += 1
+        by_index = {h.index: h for h in hits}
+        cuts = [k for k in inner if k in by_index and k + 1 in by_index]
+        if not cuts:
+            out.append(e)
+            continue
+        bounds = [0] + [k + 1 for k in cuts] + [len(words)]
+        times = [e.start] + [round(e.start + (by_index[k].end_ms + by_index[k + 1].start_ms) / 2, 3) for k in cuts] \
+            + [e.end]
+        for (w0, w1), (t0, t1) in zip(zip(bounds, bounds[1:]), zip(times, times[1:])):
+            piece = [h.word for h in hits if w0 <= h.index < w1] or words[w0:w1]
+            out.append(dataclasses.replace(e, start=t0, end=t1, transcript=" ".join(piece), meta=dict(e.meta)))
+        stats.split += 1
+        log.debug("second pass: fragment %d cut at %d sentence end(s)", i, len(cuts))
+    return out
 
 
 def _replace(e: TranscriptEntry, hits, params: SecondPassParams) -> TranscriptEntry:

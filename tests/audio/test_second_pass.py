@@ -108,3 +108,26 @@ def test_candidates_are_unplaced_fragments_and_short_edges():
     placed = {0: (0, 2), 2: (18, 23)}
     entries2 = [entries[0], entries[2]]
     assert _candidates(entries2, {0: (0, 2), 1: (18, 23)}, clean, max_words=100) == []
+
+
+def test_a_fragment_holding_two_sentences_is_cut_in_the_pause_between_them(four_sentences, doc, spec):
+    from align.pipeline import sentence_ends
+
+    original, ct, alphabet = doc
+    sp = four_sentences.sentences
+    entries = [TranscriptEntry(s.start_ms - 100, s.end_ms + 100, " ".join(words(t))) for s, t in zip(sp, SENTENCES)]
+    # the VAD heard no pause between sentences 0 and 1: one fragment, one transcript for both
+    both = TranscriptEntry(entries[0].start, entries[1].end, entries[0].transcript + " " + entries[1].transcript)
+    entries = [both] + entries[2:]
+    params = AlignParams(merge=MergeParams(enabled=False))
+
+    def placed(es):
+        return {u.fragment: (u.clean_start, u.clean_end) for u in align_transcripts(es, ct, alphabet, params).utterances}
+
+    new, stats = second_pass(entries, placed, ct.clean, four_sentences.samples, four_sentences.rate, spec,
+                             SecondPassParams(), sentence_ends=sentence_ends(ct))
+    assert stats.split == 1 and len(new) == 4
+    assert new[0].transcript == " ".join(words(SENTENCES[0])) and new[1].transcript == " ".join(words(SENTENCES[1]))
+    cut = new[0].end
+    assert new[1].start == cut and sp[0].end_ms - 50 <= cut <= sp[1].start_ms + 50   # inside the pause
+    assert new[0].start == both.start and new[1].end == both.end
