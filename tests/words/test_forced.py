@@ -118,3 +118,24 @@ def test_a_word_that_was_not_said_is_flagged_and_the_rest_stay_accurate(aligner,
     others = got[:k] + got[k + 1:]
     errs = np.array([abs(g.start - t.start) for g, t in zip(others, truth)])
     assert np.median(errs) <= 0.025
+
+
+@pytest.mark.slow
+def test_word_timing_bars_on_forty_sentences(tmp_path_factory):
+    """The issue's bars on 20 GPL-3 sentences per voice (bench/word_timing.py runs 50 per voice)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from tests import speechgen as sg
+    from word_timing import VOICES, measure
+
+    reason = sg.festival_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    sentences = [s for s in sg.gpl3_sentences() if sg.speakable(s)][:20]
+    aligner = ForcedAligner(ForcedParams())
+    cache = tmp_path_factory.mktemp("bars")
+    errs = np.concatenate([measure(v, sentences, cache, aligner)[0] for v in VOICES])
+    assert len(errs) > 1000
+    assert np.median(errs) <= 25.0 and (errs > 100).mean() <= 0.05
