@@ -42,7 +42,7 @@ def _segment_parser() -> argparse.ArgumentParser:
                    help="descriptor units: 'path start end' in frames at 16 kHz (the reference's convention, "
                    "default) or 'path|start_ms|end_ms'")
     p.add_argument("--files-per-shard", type=int, default=50, help="audio files per output shard (default 50)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes, one shard each (default 1)")
+    _add_executor_options(p)
     p.add_argument("--force", action="store_true", help="redo every shard (default: skip finished shards)")
     add_logging_options(p)
     return p
@@ -69,10 +69,19 @@ def _embed_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-seconds", type=float, default=200.0,
                    help="audio per model batch, padding included (sonar, wav2vec2-pooled; default 200)")
     p.add_argument("--fp16", action="store_true", help="write float16 shards")
-    p.add_argument("--workers", type=int, default=1, help="worker processes, one shard each (default 1)")
+    _add_executor_options(p)
     p.add_argument("--force", action="store_true", help="redo every shard (default: skip finished shards)")
     add_logging_options(p)
     return p
+
+
+def _add_executor_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=int, default=1, help="workers, one shard each (default 1)")
+    p.add_argument("--executor", choices=["serial", "process", "ray"], default="process",
+                   help="where shards run: serial (this process), process (a pool of --workers processes, "
+                   "default; --workers 1 runs in this process), ray (Ray actors; pip install -e .[ray])")
+    p.add_argument("--ray-address", help="with --executor ray: join this cluster ('auto', 'ray://host:port'); "
+                   "default: a local one for the run")
 
 
 def _expand(patterns: Sequence[str], what: str) -> list[str]:
@@ -119,7 +128,8 @@ def _run_segment(args) -> int:
     if args.workers < 1:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")
     summary = segment_files(inputs, args.out, params, files_per_shard=args.files_per_shard, workers=args.workers,
-                            show_progress=not args.no_progress, force=args.force)
+                            show_progress=not args.no_progress, force=args.force, executor=args.executor,
+                            ray_address=args.ray_address)
     st = summary.stats
     if st:
         log.info("%d file(s): %d segments, %.1f s of speech; %d too short dropped, %d long spans cut",
@@ -135,7 +145,10 @@ def _run_embed(args) -> int:
     spec = EncoderSpec(name=args.encoder, lang=args.lang, model_dir=args.model_dir, layer=args.layer,
                        device=args.device, batch_seconds=args.batch_seconds)
     opts = EmbedOptions(fp16=args.fp16, show_progress=not args.no_progress)
-    summary = embed_shards(args.segments, args.out, spec, opts, workers=args.workers, force=args.force)
+    if args.workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    summary = embed_shards(args.segments, args.out, spec, opts, workers=args.workers, force=args.force,
+                           executor=args.executor, ray_address=args.ray_address)
     code = _report(summary, "embed", "rows")
     print(f"mine embed: for mine's config: existing_embedding_glob (or existing_aux_embedding_glob): "
           f"{args.out}.[0-9][0-9][0-9].npy, meta_glob: {args.out}.[0-9][0-9][0-9].tsv")

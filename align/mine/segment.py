@@ -333,7 +333,8 @@ def _count_lines(path: str) -> Optional[int]:
 
 
 def segment_files(inputs: Sequence[AudioInput], out_prefix: str | os.PathLike, params: SegmentParams, *,
-                  files_per_shard: int = 50, workers: int = 1, show_progress: bool = True, force: bool = False):
+                  files_per_shard: int = 50, workers: int = 1, show_progress: bool = True, force: bool = False,
+                  executor: str = "process", ray_address: Optional[str] = None):
     """Segment the audio files into shards `<out_prefix>.NNN.tsv` (files_per_shard files each, in the
     given order). Returns the RunSummary (shards written/skipped, segment count, failures)."""
     from ..common.hashing import sha256_json
@@ -361,7 +362,7 @@ def segment_files(inputs: Sequence[AudioInput], out_prefix: str | os.PathLike, p
         key = sha256_json({"inputs": [i.identity() for i in group], "params": params.to_dict(), "v": 1})
         jobs.append(ShardJob(n, str(shard_path(out_prefix, n)), key, (group, params)))
     summary = run_jobs(jobs, _segment_job, workers=workers, count_rows=_count_lines, show_progress=show_progress,
-                       desc="segment", force=force)
+                       desc="segment", force=force, executor=executor, ray_address=ray_address)
     warn_stale(f"{glob_escape(str(out_prefix))}.[0-9][0-9][0-9]*.tsv", [j.output for j in jobs])
     return summary
 

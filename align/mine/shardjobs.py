@@ -83,12 +83,17 @@ def mark_done(job: ShardJob, rows: int) -> None:
 
 def run_jobs(jobs: Sequence[ShardJob], fn: Callable[[ShardJob], JobResult], *, workers: int = 1,
              count_rows: Callable[[str], Optional[int]], show_progress: bool = True, desc: str = "shards",
-             force: bool = False) -> RunSummary:
-    """Run `fn` for every job not already done; `workers` > 1 runs them in a process pool.
+             force: bool = False, executor: str = "process", ray_address: Optional[str] = None) -> RunSummary:
+    """Run `fn` for every job not already done, on the executor shared with `align`
+    (align.common.executors: serial, a spawn process pool, or Ray actors); `workers` 1 with the
+    process executor runs in this process.
 
-    `fn` must be a module-level function (it is pickled to the workers). Results are collected in
-    shard order for the summary, so the summary is the same whatever the completion order.
+    `fn` must be a module-level function (it is pickled to the workers). A job that raises, or
+    whose worker dies, is reported as a failure of its shard (no record: a rerun retries it).
+    Results are collected in shard order for the summary, whatever the completion order.
     """
+    from ..common.executors import make_executor
+
     summary = RunSummary()
     todo = []
     for job in jobs:
@@ -103,19 +108,15 @@ def run_jobs(jobs: Sequence[ShardJob], fn: Callable[[ShardJob], JobResult], *, w
         log.info("%d of %d %s already done (resume); %d to do", summary.skipped, len(jobs), desc, len(todo))
     results: dict[int, JobResult] = {}
     bar = progress(total=len(todo), enabled=show_progress, desc=desc, unit="shard")
-
-    def finish(job: ShardJob, res: JobResult) -> None:
-        results[job.number] = res
-        if not res.failures:
-            mark_done(job, res.rows)
-        bar.update(1)
-
-    if workers <= 1 or len(todo) <= 1:
-        for job in todo:
-            finish(job, fn(job))
-    else:
-        for job, res in map_processes(fn, todo, workers=workers):
-            finish(job, res)
+    kind = "serial" if executor == "process" and (workers <= 1 or len(todo) <= 1) else executor
+    with make_executor(kind, workers, ray_address) as ex:
+        for r in ex.imap_unordered(fn, todo):
+            job = todo[r.index]
+            res = r.value if r.ok else JobResult(job.number, 0, [f"{job.output}: the job failed ({r.error})"])
+            results[job.number] = res
+            if r.ok and not res.failures:
+                mark_done(job, res.rows)
+            bar.update(1)
     bar.close()
     for n in sorted(results):
         res = results[n]
@@ -125,24 +126,6 @@ def run_jobs(jobs: Sequence[ShardJob], fn: Callable[[ShardJob], JobResult], *, w
         for k, v in res.stats.items():
             summary.stats[k] = summary.stats.get(k, 0) + v
     return summary
-
-
-def map_processes(fn: Callable, jobs: Sequence[ShardJob], *, workers: int):
-    """Yield (job, fn(job)) as worker processes finish them; a worker's exception is re-raised."""
-    import concurrent.futures as cf
-    import multiprocessing
-
-    # fork: workers start at once and inherit the loaded modules (no threads are running here yet).
-    ctx = multiprocessing.get_context("fork")
-    with cf.ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
-        futures = {pool.submit(fn, job): job for job in jobs}
-        try:
-            for fut in cf.as_completed(futures):
-                yield futures[fut], fut.result()
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
 
 
 def warn_stale(pattern: str, expected: Sequence[str]) -> list[str]:

@@ -143,6 +143,21 @@ def test_reruns_and_workers_are_byte_identical(tmp_path):
     first = {k: (tmp_path / f"one.{k:03d}.npy").read_bytes() for k in range(3)}
     embed_shards(glob, tmp_path / "one", EncoderSpec("prosody"), opts, workers=1, force=True)
     embed_shards(glob, tmp_path / "two", EncoderSpec("prosody"), opts, workers=2)
+    embed_shards(glob, tmp_path / "three", EncoderSpec("prosody"), opts, workers=2, executor="serial")
     for k in range(3):
         assert (tmp_path / f"one.{k:03d}.npy").read_bytes() == first[k]
         assert (tmp_path / f"two.{k:03d}.npy").read_bytes() == first[k]
+        assert (tmp_path / f"three.{k:03d}.npy").read_bytes() == first[k]
+
+
+def test_a_broken_shard_is_reported_and_the_others_go_on(tmp_path):
+    segs = _audio_with_segments(tmp_path, "a", [0, 1])
+    write_shard(tmp_path / "s.000.tsv", segs)
+    (tmp_path / "s.001.tsv").write_text("a.wav 100 50\t0.000\t{}\n", encoding="utf-8")
+    write_shard(tmp_path / "s.002.tsv", segs[:1])
+    r = run_cli("embed", "--no-progress", "--segments", str(tmp_path / "s.[0-9][0-9][0-9].tsv"), "--out",
+                str(tmp_path / "e"), "--workers", "2")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "s.001.tsv:1: segment end must be after start" in r.stderr
+    assert (tmp_path / "e.000.npy").exists() and (tmp_path / "e.002.npy").exists()
+    assert not (tmp_path / "e.001.npy").exists()

@@ -145,7 +145,8 @@ def _embed_job(job: ShardJob) -> JobResult:
 
 
 def embed_shards(segment_glob: str, out_prefix: str | os.PathLike, spec: EncoderSpec, opts: EmbedOptions = EmbedOptions(),
-                 *, workers: int = 1, force: bool = False) -> RunSummary:
+                 *, workers: int = 1, force: bool = False, executor: str = "process",
+                 ray_address: Optional[str] = None) -> RunSummary:
     """Embed every segment shard matching `segment_glob` into `<out_prefix>.NNN.npy`."""
     from ...common.hashing import sha256_json
     from ..shards import discover, shard_number
@@ -170,7 +171,7 @@ def embed_shards(segment_glob: str, out_prefix: str | os.PathLike, spec: Encoder
     if spec.name in ("sonar", "wav2vec2-pooled") and workers > 1:
         log.warning("--workers %d with --encoder %s: each worker loads its own copy of the model", workers, spec.name)
     summary = run_jobs(jobs, _embed_job, workers=workers, count_rows=_npy_rows, show_progress=opts.show_progress,
-                       desc=f"embed {spec.name}", force=force)
+                       desc=f"embed {spec.name}", force=force, executor=executor, ray_address=ray_address)
     import glob as globmod
 
     from ..shardjobs import warn_stale
@@ -182,7 +183,11 @@ def embed_shards(segment_glob: str, out_prefix: str | os.PathLike, spec: Encoder
 def _audio_identity(seg_path: str) -> list:
     """(path, size, mtime) of each audio file a segment shard refers to: a changed file redoes the shard."""
     seen: dict[str, list] = {}
-    for s in read_shard(seg_path):
+    try:
+        segments = read_shard(seg_path)
+    except UserError as e:  # the job reports it (this shard fails, the others go on)
+        return [["unreadable", str(e)]]
+    for s in segments:
         if s.path not in seen:
             try:
                 st = os.stat(s.path)
