@@ -74,14 +74,23 @@ def _regular(idx: list[int], p: FurnitureParams) -> bool:
 
 
 def _interrupts(text: str, lines, idx: list[int], skip: dict, p: FurnitureParams) -> bool:
-    """Do enough occurrences sit inside running text (the line before them ends mid-sentence)?
-    Pages break anywhere, chapter headings only after a sentence end."""
+    """Do enough occurrences sit inside running text (the line before them ends mid-sentence, or
+    the line after them continues in lower case)? Pages break anywhere, chapter headings only
+    after a sentence end and before a capital."""
     mid = 0
+    members = set(idx)
     for li in idx:
         k = li - 1
-        while k >= 0 and (k in skip or not text[lines[k][0]:lines[k][1]].strip()):
+        while k >= 0 and (k in skip or k in members or not text[lines[k][0]:lines[k][1]].strip()):
             k -= 1
-        if k >= 0 and text[lines[k][0]:lines[k][1]].rstrip()[-1:] not in _CLOSING:
+        n = li + 1
+        while n < len(lines) and (n in skip or n in members or not text[lines[n][0]:lines[n][1]].strip()):
+            n += 1
+        before = text[lines[k][0]:lines[k][1]].rstrip()[-1:] if k >= 0 else "."
+        after = text[lines[n][0]:lines[n][1]].lstrip()[:1] if n < len(lines) else "A"
+        # the line before ends mid-sentence, or the line after goes on in lower case (notes at
+        # the foot of a page end in full stops, the sentence still runs on across the page)
+        if before not in _CLOSING or after.islower():
             mid += 1
     return mid >= max(1, p.mid_sentence_share * len(idx))
 

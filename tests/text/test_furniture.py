@@ -49,8 +49,9 @@ def test_chapter_headings_after_sentence_ends_are_text():
     parts = []
     for c in range(1, 9):
         parts.append(f"Chapter {c}\n\n")
-        for _ in range(rng.randint(30, 36)):
-            parts.append(" ".join(rng.choice(WORDS) for _ in range(10)) + "\n")
+        for k in range(rng.randint(30, 36)):
+            line = " ".join(rng.choice(WORDS) for _ in range(10)) + "\n"
+            parts.append(line.capitalize() if k == 0 else line)  # a chapter starts a sentence
         parts[-1] = parts[-1].rstrip("\n") + ".\n\n"
     assert find_furniture("".join(parts)) == []
 
