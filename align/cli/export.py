@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Cut aligned utterances out of their audio and write training lists (DeepSpeech/Coqui CSV, "
         "NeMo JSONL, lhotse JSONL) to a directory or WebDataset tar shards, or write subtitles.",
         epilog="Expressions (--filter, --criteria) use: numbers, 'strings', and or not, < <= > >= == != in, "
-        "+ - * / %% **, functions abs min max round len sqrt log exp lower upper words; fields: start end (ms), "
+        "+ - * / % **, functions abs min max round len sqrt log exp lower upper words; fields: start end (ms), "
         "duration (s), transcript aligned raw text_start text_end text_length index doc id, the metrics in the "
         "file (cer wer sws wng ...), meta.KEY; --filter also sees quality.",
     )
@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--shard-size", type=_positive_int, default=1000, help="samples per tar shard")
     g.add_argument("--output-format", choices=("clips", "srt", "vtt"), default="clips",
                    help="clips and manifests, or one subtitle file per document")
+    g.add_argument("--subtitle-timing", choices=("chars", "words", "lines", "karaoke"), default="chars",
+                   help="with --output-format srt|vtt: cue times shared by characters, or from the word timings "
+                   "the .aligned files carry (align --output-words)")
     g.add_argument("--manifests", type=_values, default=("csv", "nemo", "lhotse"),
                    help="manifests per list: csv (LIST.csv), nemo (LIST.jsonl), lhotse (LIST.recordings/supervisions.jsonl)")
     g.add_argument("--original-text", action="store_true",
@@ -127,7 +130,8 @@ def build_config(args: argparse.Namespace):
     cfg = ExportConfig(
         select=sel, audio=AudioFormat(args.rate, args.channels, args.format), target_dir=args.target_dir,
         target_tar=args.target_tar, shard_size=args.shard_size, manifests=tuple(args.manifests),
-        original_text=args.original_text, output_format=args.output_format, dry_run=args.dry_run,
+        original_text=args.original_text, output_format=args.output_format,
+        subtitle_timing=args.subtitle_timing, dry_run=args.dry_run,
         force=args.force, workers=args.workers, show_progress=not args.no_progress,
     )
     cfg.validate()

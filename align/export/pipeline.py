@@ -50,6 +50,7 @@ class ExportConfig:
     manifests: tuple[str, ...] = MANIFESTS
     original_text: bool = False        # also write the raw original text (CSV column, tar .original.txt)
     output_format: str = "clips"       # clips | srt | vtt
+    subtitle_timing: str = "chars"     # chars | words | lines | karaoke (align.wordsubs)
     dry_run: bool = False
     force: bool = False
     workers: int = 1
@@ -77,7 +78,7 @@ class ExportConfig:
         """What the outputs depend on (not dry-run, force, workers, progress)."""
         return {"select": asdict(self.select), "audio": asdict(self.audio), "shard_size": self.shard_size,
                 "manifests": list(self.manifests), "original_text": self.original_text,
-                "output_format": self.output_format}
+                "output_format": self.output_format, "subtitle_timing": self.subtitle_timing}
 
 
 @dataclass
@@ -452,7 +453,7 @@ def _export_tar(docs, selection, cfg: ExportConfig, report: ExportReport, key: s
 
 
 def _export_subtitles(docs, selection: Selection, cfg: ExportConfig, report: ExportReport, key: str) -> None:
-    from ..subtitles import subtitles
+    from ..wordsubs import subtitles_text
 
     target = cfg.target_dir
     assert target is not None
@@ -464,7 +465,7 @@ def _export_subtitles(docs, selection: Selection, cfg: ExportConfig, report: Exp
     files = []
     for d, utts in sorted(per_doc.items()):
         name = f"{docs[d].doc_id}.{cfg.output_format}"
-        atomic_write_text(target / name, subtitles(utts, cfg.output_format))
+        atomic_write_text(target / name, subtitles_text(utts, cfg.output_format, cfg.subtitle_timing))
         files.append(name)
         report.written[cfg.output_format] += 1
     report.files = files

@@ -365,3 +365,21 @@ def test_killed_run_then_rerun_equals_an_uninterrupted_one(tmp_path, mode):
     assert r.returncode == 0, r.stderr
     got = {p.relative_to(tmp_path / "run"): p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file()}
     assert got == ref
+
+
+def test_export_subtitles_timed_by_words(tmp_path):
+    srt = pytest.importorskip("srt")
+    audio, aligned, _ = make_doc(tmp_path, n=1, seconds=3)
+    words = [{"word": "hello", "text-start": 0, "text-end": 5, "start": 1000.0, "end": 1400.0},
+             {"word": "big", "text-start": 6, "text-end": 9, "start": 1500.0, "end": 1700.0},
+             {"word": "world", "text-start": 10, "text-end": 15, "start": 1900.0, "end": 2500.0}]
+    aligned.write_text(json.dumps([{"start": 900.0, "end": 2600.0, "transcript": "hello big world", "text-start": 0,
+                                    "text-end": 15, "meta": {}, "aligned-raw": "Hello big world",
+                                    "aligned": "hello big world", "words": words}]))
+    for timing, (start, end) in (("chars", (0.9, 2.6)), ("words", (1.0, 2.5))):
+        out = tmp_path / timing
+        r = cli("--audio", str(audio), "--aligned", str(aligned), "--target-dir", str(out), "--output-format", "srt",
+                "--subtitle-timing", timing)
+        assert r.returncode == 0, r.stderr
+        (sub,) = srt.parse((out / "book.srt").read_text(encoding="utf-8"))
+        assert (sub.start.total_seconds(), sub.end.total_seconds(), sub.content) == (start, end, "Hello big world")
