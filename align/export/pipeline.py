@@ -430,7 +430,7 @@ def _export_tar(docs, selection, cfg: ExportConfig, report: ExportReport, key: s
             for rel, reason in r.skipped:
                 report.skipped[reason] += 1
                 log.warning("%s: not written, %s", where[rel][1].uid, reason)
-            for rel, nbytes, frames, data in sorted(r.done, key=lambda t: (list(selection.lists).index(where[t[0]][0]), where[t[0]][1].index)):
+            for rel, nbytes, frames, data in sorted(r.done, key=lambda d: where[d[0]][1].index):
                 name, s = where[rel]
                 clip = Clip(s, f"{s.uid}.{cfg.audio.ext}", nbytes, frames)
                 members = [(f".{cfg.audio.ext}", data or b""), (".txt", s.utt.aligned.encode("utf-8"))]
@@ -448,6 +448,11 @@ def _export_tar(docs, selection, cfg: ExportConfig, report: ExportReport, key: s
     for w in writers.values():
         w.close()
         files.extend(w.files)
+    # Shards of this name that this run did not write (an earlier export replaced with --force, or
+    # one with more shards) would be picked up by a NAME-*.tar glob: remove them.
+    for p in cfg.target_tar.parent.glob(f"{cfg.target_tar.stem}-*.tar"):
+        if p.name not in files:
+            p.unlink()
     report.files = files
     _write_state(cfg, key, True, files)
 

@@ -179,6 +179,9 @@ def test_tar_shards_webdataset_layout_and_determinism(tmp_path):
     before = {p.name: p.read_bytes() for p in shards}
     assert cli(*args, "--force").returncode == 0
     assert {p.name: p.read_bytes() for p in sorted((tmp_path / "t").glob("data-*.tar"))} == before
+    # bigger shards with --force: the earlier, now surplus shards are gone
+    assert cli(*args[:6], "--shard-size", "100", "--force").returncode == 0
+    assert sorted(p.name for p in (tmp_path / "t").glob("data-*.tar")) == ["data-all-000000.tar"]
 
 
 def test_rerun_resumes_refuses_and_forces(tmp_path):
