@@ -7,7 +7,9 @@ import gzip
 import json
 import math
 import os
+import re
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -38,6 +40,33 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+
+
+STALE_TEMP_S = 3600.0  # an atomic write's temp file untouched this long belongs to a dead run
+_TEMP_RE = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")
+
+
+def remove_stale_temps(directory: str | os.PathLike, older_than_s: float = STALE_TEMP_S) -> int:
+    """Remove the temp files of `atomic_path` writes that a killed run left in `directory`
+    (hidden `.NAME.XXXXXXXX.tmp`, not modified for `older_than_s`: a live write keeps its file's
+    mtime fresh). Returns how many were removed. For cache directories, where a killed index
+    write can leave hundreds of MB behind."""
+    removed = 0
+    now = time.time()
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return 0
+    for e in entries:
+        if not _TEMP_RE.fullmatch(e.name):
+            continue
+        try:
+            if e.is_file(follow_symlinks=False) and now - e.stat(follow_symlinks=False).st_mtime > older_than_s:
+                os.unlink(e.path)
+                removed += 1
+        except OSError:
+            continue
+    return removed
 
 
 def current_umask() -> int:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..common.errors import MissingDependencyError, UserError
-from ..common.fileio import atomic_path, atomic_write_text, dump_json
+from ..common.fileio import atomic_path, atomic_write_text, dump_json, remove_stale_temps
 from ..common.hashing import sha256_file, sha256_json, sha256_text
 from ..common.locks import exclusive_lock, is_locked
 from . import g2p
@@ -201,6 +201,7 @@ def _build_entry(build: Path, lines: list[list[str]], params: LmParams, base_dic
 
 def _add_binary(entry: Path, params: LmParams) -> Path:
     out, sums = entry / BINARY_NAME, entry / BINARY_INFO_NAME
+    remove_stale_temps(entry)  # a build_binary output left by a killed run
     if out.is_file():
         try:
             if sums.read_text(encoding="ascii").strip() == sha256_file(out):

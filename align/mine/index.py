@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 
 from ..common.errors import UserError
-from ..common.fileio import atomic_path, atomic_write_text
+from ..common.fileio import atomic_path, atomic_write_text, remove_stale_temps
 from ..common.hashing import sha256_file, sha256_json
 from ..common.progress import progress
 from .shards import ShardSet, gather_rows, iter_blocks
@@ -114,6 +114,8 @@ def build_index(shards: ShardSet, params: IndexParams, cache_dir: Path, *, show_
     """Train (if needed) and populate the index, or reuse the cached file. Returns (path, cached)."""
     faiss = _faiss()
     path = Path(cache_dir) / "index" / f"{label or 'lang'}.{params.key(shards)}.faiss"
+    if remove_stale_temps(path.parent):
+        log.info("%s: removed unfinished index files of interrupted runs in %s", label, path.parent)
     sums = path.with_name(path.name + ".sha256")
     if path.exists():
         # A truncated index file makes faiss raise deep inside the search: check the checksum

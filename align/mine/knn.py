@@ -23,7 +23,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..common.executors import Executor
-from ..common.fileio import atomic_path
+from ..common.fileio import atomic_path, remove_stale_temps
 from ..common.hashing import sha256_json
 from ..common.progress import progress
 from .shards import Shard, ShardSet, iter_blocks
@@ -152,6 +152,7 @@ def run_knn(query: ShardSet, index_path: Path, out_dir: Path, *, k: int, nprobe:
     shard's checkpoint is written; tests use it to simulate a crash mid-step.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out_dir)
     jobs = [KnnJob(index_path=str(index_path), shard=s, k=k, nprobe=nprobe, batch_size=batch_size, gpu=gpu,
                    out_path=str(out_dir / f"q{i:05d}.npz")) for i, s in enumerate(query.shards)]
     todo = [i for i, j in enumerate(jobs) if load_checkpoint(Path(j.out_path), j.shard.rows, k, n_other) is None]

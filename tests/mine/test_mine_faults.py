@@ -255,3 +255,29 @@ def test_failed_run_leaves_no_empty_output_dir(cfg_file, tmp_path):
     with pytest.raises(UserError, match="no file matches"):
         mine(cfg, show_progress=False)
     assert not (tmp_path / "o").exists()
+
+
+def test_temp_files_of_killed_writes_are_removed_from_the_cache(planted, tmp_path):
+    """A run killed (SIGKILL, a real process) while writing an index leaves its temp file; the
+    next run removes it once it is old, never a fresh one (that may be a live writer's)."""
+    out = tmp_path / "out"
+    cfg = write_cfg(tmp_path / "run.yaml", planted, out)
+    assert run_cli("--config", cfg).returncode == 0
+    index_dir = out / "cache" / "index"
+    code = ("import sys, time; from align.common.fileio import atomic_path\n"
+            "with atomic_path(sys.argv[1]) as tmp:\n"
+            "    tmp.write_bytes(b'x' * 100000); print('writing', flush=True); time.sleep(120)\n")
+    left = []
+    for name in ("src.dead.faiss", "tgt.live.faiss"):
+        p = subprocess.Popen([sys.executable, "-c", code, str(index_dir / name)], stdout=subprocess.PIPE,
+                             text=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
+        assert p.stdout.readline().strip() == "writing"
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        (tmp,) = index_dir.glob(f".{name}.*.tmp")
+        left.append(tmp)
+    two_hours_ago = time.time() - 7200
+    os.utime(left[0], (two_hours_ago, two_hours_ago))
+    r = run_cli("--config", cfg)
+    assert r.returncode == 0, r.stderr
+    assert not left[0].exists() and left[1].exists()
