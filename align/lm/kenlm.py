@@ -40,6 +40,7 @@ ARPA_NAME, BINARY_NAME, DICT_NAME, VOCAB_NAME, INFO_NAME = (
     "lm.arpa", "lm.binary", "lm.dict", "vocab.txt", "info.json")
 BINARY_INFO_NAME = "lm.binary.sha256"
 BUILD_PREFIX, BUILD_LOCK = ".build-", ".lock"
+STALE_BUILD_S = 60.0  # a build folder this old whose lock is free belongs to a killed run
 
 
 @dataclass(frozen=True)
@@ -158,15 +159,16 @@ def clean_stale_builds(cache_dir: Path) -> int:
     except OSError:
         return 0
     for d in found:
-        lock = d / BUILD_LOCK
-        if is_locked(lock):
-            continue
-        if not lock.exists():
-            try:  # a builder takes its lock just after creating the directory: give it a minute
-                if time.time() - d.stat().st_mtime < 60:
-                    continue
-            except OSError:
+        # Age first: a builder takes its lock microseconds after creating the folder, so a folder
+        # untouched for a minute whose lock is free is dead; and probing only old folders means
+        # the probe's own brief flock can never collide with a builder taking its lock.
+        try:
+            if time.time() - d.stat().st_mtime < STALE_BUILD_S:
                 continue
+        except OSError:
+            continue
+        if is_locked(d / BUILD_LOCK):
+            continue
         shutil.rmtree(d, ignore_errors=True)
         removed += 1
     if removed:

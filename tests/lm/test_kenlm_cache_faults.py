@@ -92,17 +92,22 @@ def test_killed_build_leaves_no_build_folder_behind(tmp_path):
         proc.wait()
     left = [p for p in cache.iterdir() if p.name.startswith(".build-")]
     assert len(left) == 1  # what a killed run leaves
+    old = time.time() - 2 * kenlm.STALE_BUILD_S
+    os.utime(left[0], (old, old))  # folders are only probed after a minute's grace
 
-    # a build in progress (this process holds its lock) must survive the clean-up
+    # a build in progress (this process holds its lock) must survive the clean-up, however old,
+    # and so must a folder created just now (its builder is about to take the lock)
     from align.common.locks import exclusive_lock
 
-    live = cache / ".build-live"
+    live, young = cache / ".build-live", cache / ".build-young"
     live.mkdir()
+    young.mkdir()
     with exclusive_lock(live / kenlm.BUILD_LOCK, "test build"):
+        os.utime(live, (old, old))
         build_document_lm(TEXT, cache_dir=cache)
-        assert live.is_dir()
+        assert live.is_dir() and young.is_dir()
     assert not left[0].exists()
-    assert [p.name for p in cache.iterdir() if p.name.startswith(".build-")] == [".build-live"]
+    assert sorted(p.name for p in cache.iterdir() if p.name.startswith(".build-")) == [".build-live", ".build-young"]
 
 
 def test_tools_found_next_to_the_running_python(tmp_path, monkeypatch):
