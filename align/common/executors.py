@@ -10,7 +10,8 @@ set; the other items go on.
 - `ProcessExecutor(workers)`: a pool of "spawn" processes (no state inherited by fork, safe with
   threads). A worker that dies (killed, segfault, out of memory) breaks the pool: the pool is
   restarted, and each item that was in flight is retried alone, so only the item that kills its
-  worker again is reported ("worker process died").
+  worker again is reported ("worker process died"). Workers die with the parent process
+  (`align.common.procs.die_with_parent`): a `kill -9` of the run leaves none behind.
 - `RayExecutor(workers, address)`: one Ray actor per worker (setup runs once per actor); address
   None starts a local cluster for the executor's lifetime, "auto" or "ray://..." joins one.
 """
@@ -89,8 +90,12 @@ def _call(fn, item):
         return False, _describe(e)
 
 
-def _init(setup) -> None:
-    setup[0](*setup[1])
+def _init(setup, parent_pid: int) -> None:
+    from .procs import die_with_parent
+
+    die_with_parent(parent_pid)  # a kill -9 of the parent must not leave its workers running
+    if setup is not None:
+        setup[0](*setup[1])
 
 
 class ProcessExecutor(Executor):
@@ -104,9 +109,7 @@ class ProcessExecutor(Executor):
         from concurrent.futures import ProcessPoolExecutor
 
         ctx = multiprocessing.get_context("spawn")
-        if setup is None:
-            return ProcessPoolExecutor(workers, mp_context=ctx)
-        return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init, initargs=(setup,))
+        return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init, initargs=(setup, os.getpid()))
 
     def imap_unordered(self, fn, items, setup=None):
         from concurrent.futures import FIRST_COMPLETED, wait

@@ -11,12 +11,9 @@ with the workers gone, multiprocessing's resource tracker sees its pipe close an
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import multiprocessing
 import os
-import signal
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Mapping, Optional, Sequence
 
@@ -24,6 +21,7 @@ import numpy as np
 
 from ..audio.records import Fragment
 from ..common.errors import UserError
+from ..common.procs import die_with_parent
 from ..common.progress import progress
 from .registry import EngineSpec, load_engine
 
@@ -32,22 +30,6 @@ log = logging.getLogger(__name__)
 # Per worker process only: the engine its initializer loaded (or why loading failed). The
 # parent process never sets it.
 _WORKER: dict = {}
-
-
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """In a worker process: get SIGKILL when the parent dies (Linux), and exit now if it already
-    has (it may die before the request is made: the worker is then a child of init)."""
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent_pid:
-        os._exit(1)
 
 
 def _init_worker(spec: EngineSpec, parent_pid: int | None = None) -> None:

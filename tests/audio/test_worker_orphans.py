@@ -1,8 +1,9 @@
-"""`kill -9` of a running `align --stt-workers 2` (a real process): its speech-to-text workers and
-multiprocessing's resource tracker must exit too, not keep decoding for minutes."""
+"""`kill -9` of a running `align --stt-workers 2` or `align --catalog --workers 2` (a real process): its
+worker processes and multiprocessing's resource tracker must exit too, not keep working for minutes."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -42,15 +43,27 @@ def alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_kill_9_of_align_takes_its_workers_with_it(four_sentences_wav, tmp_path):
+@pytest.mark.parametrize("mode", ["stt-workers", "catalog-workers"])
+def test_kill_9_of_align_takes_its_workers_with_it(four_sentences_wav, tmp_path, mode):
+    """stt-workers: `--stt-workers 2` (the speech-to-text pool); catalog-workers: `--catalog
+    --workers 2` (documents aligned in worker processes)."""
     x, rate = sf.read(four_sentences_wav, dtype="int16")
-    long_wav = tmp_path / "long.wav"
-    sf.write(long_wav, np.tile(x, 15), rate, subtype="PCM_16")  # ~3 minutes: workers busy for a while
     (tmp_path / "t.txt").write_text("the quick brown fox jumps over the lazy dog\n")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "align.cli.align", "--no-progress", "--audio", str(long_wav), "--script",
-         str(tmp_path / "t.txt"), "--aligned", str(tmp_path / "out.aligned"), "--stt-workers", "2",
-         "--stt-no-own-lm"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    args = ["--stt-no-own-lm"]
+    if mode == "stt-workers":
+        long_wav = tmp_path / "long.wav"
+        sf.write(long_wav, np.tile(x, 15), rate, subtype="PCM_16")  # ~3 minutes: workers busy for a while
+        args += ["--audio", str(long_wav), "--script", str(tmp_path / "t.txt"), "--aligned",
+                 str(tmp_path / "out.aligned"), "--stt-workers", "2"]
+    else:
+        entries = []
+        for i in range(2):
+            sf.write(tmp_path / f"d{i}.wav", np.tile(x, 8), rate, subtype="PCM_16")
+            entries.append({"audio": f"d{i}.wav", "script": "t.txt", "aligned": f"d{i}.aligned"})
+        (tmp_path / "books.catalog").write_text(json.dumps(entries))
+        args += ["--catalog", str(tmp_path / "books.catalog"), "--workers", "2"]
+    proc = subprocess.Popen([sys.executable, "-m", "align.cli.align", "--no-progress", *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         kids: dict[int, str] = {}
         deadline = time.monotonic() + 120
