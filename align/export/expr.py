@@ -157,7 +157,7 @@ class _Parser:
 
     def wrap(self, tok: Token, f: Callable[..., Any], *args: Node) -> Node:
         """Apply `f` to evaluated args; Python's own errors become ExprEvalError naming the position."""
-        option, source = self.option, self.source
+        option = self.option
 
         def node(lookup: Callable[[str], Any]) -> Any:
             vals = [a(lookup) for a in args]

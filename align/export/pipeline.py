@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import tarfile
 from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor

@@ -12,7 +12,7 @@ import random
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from ..common.errors import UsageError, UserError
 from ..text.metrics import METRIC_IDS
