@@ -171,6 +171,7 @@ class AlignConfig:
             raise UsageError("give at least one output format")
         _finite("--words-end-pad-ms", self.words.end_pad_ms, 0)
         _finite("--words-start-pad-ms", self.words.start_pad_ms, 0)
+        _finite("--words-downsample", self.words.downsample, 1, 4, integer=True)
         _finite("--unaligned-long-words", self.unaligned.long_words, 0, integer=True)
         _finite("--unaligned-min-audio-ms", self.unaligned.min_audio_ms, 0)
         from .wordsubs import TIMINGS

@@ -29,6 +29,7 @@ class WordParams:
     refine_bounds: bool = False    # --words-refine-bounds: utterance edges from its words
     end_pad_ms: float = 50.0       # --words-end-pad-ms: added after the last word's end
     start_pad_ms: float = 0.0      # --words-start-pad-ms: kept before the first word's start
+    downsample: int = 1            # --words-downsample: acoustic scores every Nth frame (2: ~40% less CPU)
 
 
 def label_words(clean: str, start: int, end: int) -> list[tuple[str, int, int]]:
@@ -128,7 +129,7 @@ def add_word_timings(ctx) -> None:
     model_dir = stt.model_dir if own else None
     rate = stt.model_rate if own else 16000
     samples = load_audio(ctx.job.audio, rate)
-    aligner = ForcedAligner(ForcedParams(model_dir=model_dir, phones=p.phones, rate=rate))
+    aligner = ForcedAligner(ForcedParams(model_dir=model_dir, phones=p.phones, rate=rate, downsample=p.downsample))
     ct = ctx.clean
     for u in progress(ctx.utterances, enabled=ctx.config.run.show_progress, desc="words", unit="utt"):
         cs, ce = u.clean_start, u.clean_end

@@ -10,7 +10,7 @@ are force-aligned and every word start and end is compared with the truth.
 Prints per voice and overall: boundaries, median / mean absolute error (ms), share of
 boundaries off by more than 100 ms, and forced-alignment CPU seconds per audio second.
 
-    python3 bench/word_timing.py [--sentences 60] [--phones] [--no-refine]
+    python3 bench/word_timing.py [--sentences 60] [--phones] [--no-refine] [--downsample 2]
 """
 
 from __future__ import annotations
@@ -69,13 +69,15 @@ def main() -> None:
     ap.add_argument("--sentences", type=int, default=60, help="sentences per voice")
     ap.add_argument("--phones", action="store_true", help="also run the phone pass (timed with it)")
     ap.add_argument("--no-refine", action="store_true", help="no silence-edge refinement")
+    ap.add_argument("--downsample", type=int, default=1, help="acoustic scores every Nth frame (--words-downsample)")
     ap.add_argument("--cache", help="keep synthesised sentences here (default: a temp dir)")
     args = ap.parse_args()
     reason = sg.festival_missing_reason()
     if reason:
         sys.exit(reason)
     sentences = [s for s in sg.gpl3_sentences() if sg.speakable(s)][: args.sentences]
-    params = ForcedParams(phones=args.phones, edge_quiet_ms=0 if args.no_refine else ForcedParams.edge_quiet_ms)
+    params = ForcedParams(phones=args.phones, edge_quiet_ms=0 if args.no_refine else ForcedParams.edge_quiet_ms,
+                          downsample=args.downsample)
     aligner = ForcedAligner(params)
     with tempfile.TemporaryDirectory(prefix="word-timing-") as tmp:
         cache = Path(args.cache) if args.cache else Path(tmp)

@@ -42,6 +42,7 @@ class ForcedParams:
     rate: int = 16000              # sample rate of the samples given to `align`
     beam: float | None = None      # pocketsphinx's search beams (None: its defaults, 1e-48)
     retry_beam: float | None = 1e-100  # beams of one retry when the search fails (None: no retry)
+    downsample: int = 1            # acoustic scores every Nth frame only (pocketsphinx `ds`): faster, coarser
     # Silence-edge refinement (0 turns it off): a word-edge run of frames quieter than
     # `edge_quiet_db` below the utterance's loud level, at least this long, leaves the word.
     # A word at most 1.5x its minimum length whose score (log-likelihood per frame) is this far
@@ -185,6 +186,8 @@ class ForcedAligner:
         from .engine_pocketsphinx import DECODER_SETTINGS
 
         beams = {} if beam is None else {"beam": beam, "pbeam": beam, "wbeam": beam}
+        if self.params.downsample > 1:
+            beams["ds"] = self.params.downsample
         try:
             return Decoder(hmm=str(self._model.hmm), dict=str(self._model.dict), lm=None,
                            samprate=float(self.params.rate), logfn=os.devnull, **DECODER_SETTINGS, **beams)

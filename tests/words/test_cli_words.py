@@ -113,6 +113,7 @@ def test_refined_bounds_and_textgrid_dir_from_the_same_tlog(book, tmp_path):
     (["--audio", "a.wav", "--subtitle-timing", "lines"], "--output-format"),
     (["--audio", "a.wav", "--words-refine-bounds"], "--words-refine-bounds needs --output-words"),
     (["--audio", "a.wav", "--output-words", "--words-end-pad-ms", "-5"], "--words-end-pad-ms"),
+    (["--audio", "a.wav", "--output-words", "--words-downsample", "9"], "--words-downsample"),
 ])
 def test_option_errors(argv, needle, tmp_path):
     """Checked before any work (in-process: the same code the CLI runs)."""

@@ -139,3 +139,13 @@ def test_word_timing_bars_on_forty_sentences(tmp_path_factory):
     errs = np.concatenate([measure(v, sentences, cache, aligner)[0] for v in VOICES])
     assert len(errs) > 1000
     assert np.median(errs) <= 25.0 and (errs > 100).mean() <= 0.05
+
+
+def test_downsampled_scoring_stays_within_the_bars(timed_sentences):
+    fast = ForcedAligner(ForcedParams(downsample=2))
+    errs = []
+    for voice, samples, truth in timed_sentences:
+        got = fast.align(samples, [w.word for w in truth])
+        errs += [abs(g.start - t.start) for g, t in zip(got, truth)] + [abs(g.end - t.end) for g, t in zip(got, truth)]
+    errs = np.array(errs)
+    assert np.median(errs) <= 0.025 and (errs > 0.1).mean() <= 0.05
