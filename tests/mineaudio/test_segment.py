@@ -27,6 +27,7 @@ def test_shard_round_trip(tmp_path, units):
     write_shard(p, segs, units)
     back = read_shard(p)
     assert back == segs
+    assert [Segment.from_dict(s.to_dict()) for s in segs] == segs
     lines = p.read_text(encoding="utf-8").splitlines()
     assert len(lines) == len(segs)  # one line per segment: the meta text's tab is escaped in JSON
     assert lines[0].split("\t")[1] == "1.000"
