@@ -86,7 +86,7 @@ def test_relative_paths_failures_ignore_missing_and_report(tmp_path):
     assert "failed: missing input" in r.stderr and "hours kept" in r.stderr
     assert [u.id for u in utts[2]][:2] == ["doc2-000000", "doc2-000001"]
 
-    r = align("--catalog", tmp_path / "c.json", "--ignore-missing", "--workers", "1", "--output-cer")
+    r = align("--catalog", tmp_path / "c.json", "--ignore-missing", "--executor", "serial", "--output-cer")
     assert r.returncode == 1   # the broken entries still fail; the missing one is skipped
     assert "skipped: missing input" in r.stderr and "skipped: already done" in r.stderr
     assert "failed: missing input" not in r.stderr
@@ -163,7 +163,7 @@ def test_align_catalog_builder_and_stats(tmp_path):
     entries = json.loads(cat.read_text())
     assert entries == [{"tlog": f"../tlogs/doc{k}.tlog", "script": f"../texts/doc{k}.txt",
                         "aligned": f"../out/doc{k}.aligned"} for k in range(3)]
-    r = align("--catalog", cat, "--output-cer", "--output-max-cer", "0.5", "--workers", "1")
+    r = align("--catalog", cat, "--output-cer", "--output-max-cer", "0.5", "--executor", "serial")
     assert r.returncode == 0, r.stderr
 
     r = cli("stats", cat, "--json", tmp_path / "s.json", "--bins", "4")
