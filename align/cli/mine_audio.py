@@ -6,8 +6,7 @@ import argparse
 import glob as globmod
 import logging
 import sys
-from pathlib import Path
-from typing import Optional, Sequence
+from typing import Sequence
 
 from ..common.errors import UsageError, UserError
 from .common import add_logging_options, run_main, setup_logging

@@ -296,7 +296,7 @@ class AudioInput:
         return out
 
 
-def _segment_job(job) -> "JobResult":
+def _segment_job(job):
     from .shardjobs import JobResult
 
     inputs, params = job.payload

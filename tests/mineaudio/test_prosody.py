@@ -3,7 +3,7 @@ pauses are planted (the oracle), plus the properties the mining blend relies on.
 
 import numpy as np
 import pytest
-from tests.mineaudio.signals import RATE, silence, voiced
+from tests.mineaudio.signals import silence, voiced
 
 from align.mine import prosody
 

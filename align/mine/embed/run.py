@@ -23,7 +23,7 @@ import numpy as np
 
 from ...common.errors import UsageError, UserError
 from ...common.fileio import atomic_path
-from ..segment import RATE, Segment, read_shard
+from ..segment import RATE, read_shard
 from ..shardjobs import JobResult, RunSummary, ShardJob, run_jobs
 from .base import EncoderSpec, build, preflight
 
