@@ -157,3 +157,23 @@ def test_stale_shards_are_reported(tone_file, tmp_path, caplog):
     segment_files([AudioInput(str(path))], out, SegmentParams(min_ms=500), show_progress=False)
     assert "en.007.tsv: not written by this run" in caplog.text
     assert "en.000.tsv: not written" not in caplog.text
+
+
+def test_cli_audio_list_and_aligned_pairs(tone_file, tmp_path):
+    path, spans = tone_file
+    lst = tmp_path / "list.txt"
+    lst.write_text(f"{path}\n\n{path}\n", encoding="utf-8")
+    al = tmp_path / "x.aligned"
+    al.write_text(json.dumps([{"start": 500, "end": 2500, "aligned": "uno"}]), encoding="utf-8")
+    cmd = [sys.executable, "-m", "align.cli.mine", "segment", "--no-progress"]
+    r = subprocess.run(cmd + ["--audio-list", str(lst), "--out", str(tmp_path / "l"), "--min-ms", "500"],
+                       capture_output=True, text=True, env=dict(os.environ))
+    assert r.returncode == 0, r.stderr
+    assert len(read_shard(tmp_path / "l.000.tsv")) == 2 * len(spans)
+    r = subprocess.run(cmd + ["--audio", str(path), "--source", "aligned", "--aligned", str(al), "--out",
+                              str(tmp_path / "a")], capture_output=True, text=True, env=dict(os.environ))
+    assert r.returncode == 0, r.stderr
+    assert read_shard(tmp_path / "a.000.tsv") == [Segment(str(path), 8000, 40000, {"source": "aligned", "text": "uno"})]
+    r = subprocess.run(cmd + ["--audio", str(path), str(path), "--source", "aligned", "--aligned", str(al),
+                              "--out", str(tmp_path / "b")], capture_output=True, text=True, env=dict(os.environ))
+    assert r.returncode == 2 and "1 files for 2 audio files" in r.stderr
