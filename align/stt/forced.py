@@ -10,12 +10,14 @@ through the words' phone HMMs, with optional silence between words and alternate
 pronunciations). A second pass (`set_alignment`) gives the phones; it is run only when phones
 are wanted because it costs about as much again as the word pass.
 
-Every word of the input comes back. When pocketsphinx cannot place the sequence at all (the
-audio is shorter than the words' minimum durations, or the search beam loses every path) the
+Every word of the input comes back. When pocketsphinx cannot place the sequence (every path
+falls off the beams, typically because a label word was not said) it retries once with very
+wide beams; if that fails too, or the audio is shorter than the words' minimum durations, the
 words are spread over the span in proportion to their phone counts and flagged
-`aligned=False`. Silence-edge refinement: pocketsphinx tends to give a pause before a word to
-that word (the optional silence between words is not always taken); a run of quiet frames at
-a word's edge longer than `edge_quiet_ms` is handed back to the gap (see `refine_edges`).
+`aligned=False`. A word squeezed to about its minimum length with a very poor score is flagged
+too (it keeps its slot). Silence-edge refinement: pocketsphinx tends to give a pause to the
+word next to it (the optional silence between words is not always taken); a run of quiet
+frames at a word's edge of at least `edge_quiet_ms` is handed back to the gap (`refine_edges`).
 """
 
 from __future__ import annotations
@@ -43,11 +45,11 @@ class ForcedParams:
     beam: float | None = None      # pocketsphinx's search beams (None: its defaults, 1e-48)
     retry_beam: float | None = 1e-100  # beams of one retry when the search fails (None: no retry)
     downsample: int = 1            # acoustic scores every Nth frame only (pocketsphinx `ds`): faster, coarser
-    # Silence-edge refinement (0 turns it off): a word-edge run of frames quieter than
-    # `edge_quiet_db` below the utterance's loud level, at least this long, leaves the word.
     # A word at most 1.5x its minimum length whose score (log-likelihood per frame) is this far
     # below the utterance's median word is flagged as not placed.
     unplaced_score: float = 3.0
+    # Silence-edge refinement (0 turns it off): a quiet run at a word's edge at least this long
+    # leaves the word.
     edge_quiet_ms: int = 60
     edge_quiet_db: float = 35.0    # quiet: below the loud level (95th percentile) minus this ...
     edge_floor_db: float = 6.0     # ... or below the noise floor (10th percentile) plus this
