@@ -9,6 +9,7 @@ outputs; it is the key of the "done" stamps that make catalog runs resumable.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,16 +219,18 @@ class AlignConfig:
         else:
             with user_file_errors(path, "alphabet file"):
                 alphabet = sha256_file(path)
-        return {
-            "output_version": OUTPUT_VERSION,
-            "align": align, "vad": dataclasses.asdict(self.vad), "stt": stt, "alphabet_sha256": alphabet,
-            "meaningful_newlines": self.meaningful_newlines, "start": self.start,
-            "num_samples": self.num_samples or None, "pretty": self.pretty, "formats": list(self.formats),
-            "audio_merge": self.audio_merge, "max_utterance_s": self.max_utterance_s,
-            "second_pass": dataclasses.asdict(self.second_pass),
-            "words": dataclasses.asdict(self.words), "unaligned": dataclasses.asdict(self.unaligned),
-            "subtitle_timing": self.subtitle_timing,
-        }
+        # Every field but `run` and the alphabet path, so that a field added later is hashed unless
+        # it is taken out here on purpose.
+        out: dict[str, Any] = {"output_version": OUTPUT_VERSION, "alphabet_sha256": alphabet}
+        for f in dataclasses.fields(self):
+            if f.name in ("run", "alphabet"):
+                continue
+            v = getattr(self, f.name)
+            out[f.name] = dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
+        out["align"], out["stt"] = align, stt
+        out["num_samples"] = self.num_samples or None
+        out["formats"] = list(self.formats)
+        return json.loads(json.dumps(out, sort_keys=True, default=str))
 
     def config_hash(self) -> str:
         """Stable hex digest of `output_dict()`: equal configs give equal hashes across runs and machines."""

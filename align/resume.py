@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import os
 import logging
 from pathlib import Path
 from typing import Any, Optional
@@ -48,7 +49,9 @@ def write_stamp(job, config_hash: str, outputs: dict[str, Path], counts: dict[st
     atomic_write_json(path, {
         "format": STAMP_FORMAT, "version": STAMP_VERSION, "config_hash": config_hash,
         "inputs": inputs if inputs is not None else input_hashes(job),
-        "outputs": {name: {"file": Path(p).name, "sha256": sha256_file(p)} for name, p in sorted(outputs.items())},
+        # paths relative to the .aligned file's directory (an output may live elsewhere, e.g. --textgrid-dir)
+        "outputs": {name: {"file": os.path.relpath(p, Path(job.aligned).parent), "sha256": sha256_file(p)}
+                    for name, p in sorted(outputs.items())},
         "counts": counts,
     }, pretty=True)
     return path

@@ -134,3 +134,32 @@ def test_align_document_result_ids_and_extra_writer(doc, tmp_path):  # noqa: F81
     r2 = align_document(job, cfg.replace(align=dataclasses.replace(cfg.align, filters=f)), write=False)
     assert r2.utterances == [] and [d.reason for d in r2.dropped] == ["tlen above 0"] * len(tlog)
     assert [d.fragment for d in r2.dropped] == list(range(len(tlog)))
+
+
+def test_every_config_field_but_run_options_is_hashed():
+    cfg = AlignConfig()
+    names = {f.name for f in dataclasses.fields(cfg)} - {"run", "alphabet"}
+    assert names <= set(cfg.output_dict())
+    assert cfg.output_dict()["alphabet_sha256"]
+
+
+def test_done_stamp_checks_inputs_and_outputs_anywhere(tmp_path):
+    from align.pipeline import DocumentJob
+    from align.resume import done_counts, write_stamp
+
+    (tmp_path / "a.txt").write_text("text")
+    (tmp_path / "a.tlog").write_text("[]")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "grids").mkdir()
+    job = DocumentJob(script=tmp_path / "a.txt", aligned=tmp_path / "out" / "a.aligned", tlog=tmp_path / "a.tlog")
+    job.aligned.write_text("[]\n")
+    grid = tmp_path / "grids" / "a.TextGrid"   # an output outside the .aligned file's directory
+    grid.write_text("grid")
+    write_stamp(job, "h1", {"aligned": job.aligned, "textgrid": grid}, {"utterances": 0})
+    assert done_counts(job, "h1") == {"utterances": 0}
+    assert done_counts(job, "h2") is None                      # another config
+    grid.write_text("grid, edited")
+    assert done_counts(job, "h1") is None                      # an output changed
+    grid.write_text("grid")
+    (tmp_path / "a.txt").write_text("text, edited")
+    assert done_counts(job, "h1") is None                      # an input changed
