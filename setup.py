@@ -45,6 +45,7 @@ setup(
         "autopcp": ["transformers>=4.40"],
         # mine embed --encoder sonar: in a SEPARATE environment (fairseq2 pins its own torch), see README
         "sonar": ["sonar-space>=0.5", "fairseq2>=0.5.2"],
+        "plot": ["matplotlib>=3.5"],
     },
     entry_points={"console_scripts": ["align=align.cli.align:main", "mine=align.cli.mine:main",
                                     "align-export=align.cli.export:main", "align-report=align.cli.report:main",

@@ -39,7 +39,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from .mine_audio import main as audio_main
 
         return audio_main(argv)
-    args = _parser().parse_args(argv)
+    # intermixed: key=value overrides may come before, between or after the options
+    args = _parser().parse_intermixed_args(argv)
     setup_logging(args.loglevel)
     return run_main("mine", lambda: _run(args),
                     interrupted="interrupted (finished kNN shards are cached; rerun to resume)")

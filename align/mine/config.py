@@ -45,6 +45,11 @@ class ThresholdOn(str, enum.Enum):
     MARGIN = "margin"
 
 
+class AutoThreshold(str, enum.Enum):
+    MIXTURE = "mixture"
+    RUNNER_UP = "runner_up"
+
+
 class AuxScorer(str, enum.Enum):
     COSINE = "cosine"
     AUTOPCP = "autopcp"
@@ -102,12 +107,21 @@ class MineConfig:
                                  default=MarginNorm.MEAN)
     mine_type: MineType = _h("forward | backward | union (each pair once) | intersection (mutual choice)",
                              default=MineType.UNION)
-    threshold: float = _h("minimum score (see threshold_on) for a pair to be written", default=1.06)
+    threshold: Optional[float] = _h("minimum score (see threshold_on) for a pair to be written; auto (or null): "
+                                    "chosen from this run's scores without labels (see auto_threshold)",
+                                    default=None)
+    auto_threshold: AutoThreshold = _h("how threshold: auto is chosen: mixture (two-component fit of the "
+                                       "candidates' scores, cut where P(translation) = 0.5) or runner_up (runner-up "
+                                       "candidates as a null sample, cut at the best estimated F1)",
+                                       default=AutoThreshold.MIXTURE)
+    plot: bool = _h("write score_histogram.png (needs matplotlib: pip install 'align[plot]')", default=False)
     score_max: Optional[float] = _h("maximum score (drop 'too good to be true' pairs); null: no upper bound",
                                     default=None)
     alpha: float = _h("blended = alpha*margin + (1-alpha)*aux (only with aux embeddings)", default=0.5)
-    k_extract: Optional[int] = _h("candidates per row kept after margin scoring for the blend; "
-                                  "null: 1 without aux embeddings, knn with them", default=None)
+    k_extract: int = _h("pairs extracted per query row and direction, best first (as the reference)",
+                        default=1)
+    blend_candidates: Optional[int] = _h("with aux embeddings: how many of a row's best-margin neighbours the "
+                                         "blend re-ranks; null: all knn", default=None)
     aux_scorer: AuxScorer = _h("aux score: cosine of the aux embeddings, or an AutoPCP comparator",
                                default=AuxScorer.COSINE)
     autopcp_path: Optional[str] = _h("AutoPCP comparator: a directory or the <name>.config file "
@@ -150,6 +164,8 @@ class MineConfig:
                 v = {k: dataclasses.asdict(lc) for k, lc in sorted(v.items())}
             elif isinstance(v, enum.Enum):
                 v = v.value
+            elif f.name == "threshold" and v is None:
+                v = "auto"
             out[f.name] = v
         return out
 
@@ -284,6 +300,8 @@ def build_config(raw: dict, source: str) -> MineConfig:
             value = _coerce(value, dict, where) if value is not None else {}
             kwargs[key] = {str(k): _build_lang(str(k), v, data_dir, source) for k, v in value.items()}
             continue
+        if key == "threshold" and value == "auto":
+            value = None
         value = _coerce(value, types_[key], where)
         kwargs[key] = _interpolate(value, data_dir, where)
     cfg = MineConfig(**kwargs)
@@ -299,6 +317,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "score_max": (-1e6, 1e6),
     "alpha": (0.0, 1.0),
     "k_extract": (1, 1024),
+    "blend_candidates": (1, 1024),
     "exact_max_rows": (1, 2**40),
     "nprobe": (1, 65536),
     "rescore_factor": (0, 1000),
@@ -339,9 +358,11 @@ def _check(cfg: MineConfig, source: str) -> None:
             raise err(key, f"must be a finite number, got {v}")
         if not lo <= v <= hi:
             raise err(key, f"must be between {lo:g} and {hi:g}, got {_short(v)}")
-    if cfg.k_extract is not None and not 1 <= cfg.k_extract <= cfg.knn:
+    if not 1 <= cfg.k_extract <= cfg.knn:
         raise err("k_extract", f"must be between 1 and knn ({cfg.knn}), got {cfg.k_extract}")
-    if cfg.score_max is not None and cfg.score_max < cfg.threshold:
+    if cfg.blend_candidates is not None and not 1 <= cfg.blend_candidates <= cfg.knn:
+        raise err("blend_candidates", f"must be between 1 and knn ({cfg.knn}), got {cfg.blend_candidates}")
+    if cfg.score_max is not None and cfg.threshold is not None and cfg.score_max < cfg.threshold:
         raise err("score_max", f"{cfg.score_max} is below threshold {cfg.threshold}")
     if cfg.aux_scorer is AuxScorer.AUTOPCP and not cfg.autopcp_path:
         raise err("autopcp_path", "aux_scorer: autopcp needs the comparator path")
@@ -485,6 +506,8 @@ def _check_override_keys(over: dict) -> None:
                             raise _unknown_key(f"override lang_configs.{lang}.{k}=...", k, lang_types)
                         _coerce(v, lang_types[k], f"override lang_configs.{lang}.{k}")
             continue
+        if key == "threshold" and value == "auto":
+            continue
         _coerce(value, types_[key], f"override {key}")
 
 
@@ -526,6 +549,8 @@ def default_config_text() -> str:
             value = f.default_factory()
         if isinstance(value, enum.Enum):
             value = value.value
+        if f.name == "threshold" and value is None:
+            value = "auto"
         if isinstance(value, list):
             lines.append(f"{f.name}: {yaml.safe_dump(value, default_flow_style=True).strip()}")
         else:

@@ -14,7 +14,8 @@ from ..common.errors import UserError
 from ..common.executors import Executor, make_executor
 from ..common.locks import exclusive_lock
 from .blend import Choice, choose
-from .config import AuxScorer, Dedup, MarginType, MineConfig
+from .autothreshold import Decision, decide
+from .config import AuxScorer, Dedup, MarginType, MineConfig, ThresholdOn
 from .config import Executor as ExecutorKind
 from .index import build_index, make_params
 from .knn import KnnResult, knn_dir, run_knn
@@ -73,6 +74,33 @@ def _needed_directions(cfg: MineConfig) -> set[Direction]:
     return {Direction.FWD, Direction.BWD}  # the neighbourhood terms of both sides are needed
 
 
+def _decide_threshold(cfg: MineConfig, cands: Pairs, choices: dict[Direction, Choice]) -> Decision:
+    """The fixed threshold, or one fitted to this run's candidates (align/mine/autothreshold.py).
+    The null sample is each extracted row's runner-up in the directions that were mined."""
+    blended = cfg.threshold_on is ThresholdOn.BLENDED
+    best, runner = [], []
+    for c in choices.values():
+        best.append(c.blended if blended else c.margin)
+        ru = c.runner_up_blended if blended else c.runner_up_margin
+        runner.append(ru[np.unique(c.query)] if ru is not None else np.empty(0, np.float32))
+    return decide(cands.value(cfg.threshold_on), np.concatenate(best) if best else np.empty(0),
+                  np.concatenate(runner) if runner else np.empty(0), cfg.auto_threshold.value, cfg.threshold)
+
+
+def _describe(d: Decision) -> str:
+    if d.method == "fixed":
+        return "fixed by the config"
+    if d.method == "mixture":
+        f = d.details["fit"]
+        return (f"mixture fit: non-translations {f['means'][0]:.4f}±{f['sds'][0]:.4f} "
+                f"(weight {f['weights'][0]:.2f}), translations {f['means'][1]:.4f}±{f['sds'][1]:.4f}; "
+                f"cut at posterior 0.5")
+    if d.method == "runner_up":
+        return (f"runner-up null: estimated precision {d.details['estimated_precision']}, "
+                f"estimated F1 {d.details['estimated_f1']}")
+    return f"no fit possible ({', '.join(d.details.get('tried', []))} failed): fallback {d.threshold}"
+
+
 def executor_for(cfg: MineConfig) -> Optional[Executor]:
     """The kNN executor the config's `executor` key names: None (in this process, the index
     loaded once) for local, a Ray executor (one actor per CPU) for ray."""
@@ -128,7 +156,7 @@ def mine_pair(cfg: MineConfig, src_lang: str, tgt_lang: str, out_dir: Path, *, s
             raise UserError(f"lang_configs.{tgt_lang}.existing_aux_embedding_glob: dimension {y.aux.dim} differs "
                             f"from {src_lang}'s aux dimension {x.aux.dim}")
     use_aux = x.aux is not None
-    k_extract = cfg.k_extract if cfg.k_extract is not None else (cfg.knn if use_aux else 1)
+    blend_candidates = (cfg.blend_candidates or cfg.knn) if use_aux else None
     aux_fn = None
     if use_aux and cfg.aux_scorer is AuxScorer.AUTOPCP:
         from .autopcp import aux_fn_for
@@ -180,13 +208,20 @@ def mine_pair(cfg: MineConfig, src_lang: str, tgt_lang: str, out_dir: Path, *, s
     with meter.step("blend" if use_aux else "choose"):
         for d in Direction.searches(cfg.mine_type):
             q_aux, o_aux = (x.aux, y.aux) if d is Direction.FWD else (y.aux, x.aux)
-            choices[d] = choose(mg[d], knn[d].ids, k_extract, alpha=cfg.alpha, q_aux=q_aux, o_aux=o_aux,
-                                aux_fn=aux_fn, batch_size=cfg.batch_size, show_progress=show_progress, label=d.key)
+            choices[d] = choose(mg[d], knn[d].ids, cfg.k_extract, alpha=cfg.alpha, blend_candidates=blend_candidates,
+                                q_aux=q_aux, o_aux=o_aux, aux_fn=aux_fn, batch_size=cfg.batch_size,
+                                show_progress=show_progress, label=d.key)
 
     with meter.step("select"):
         cands = combine(choices.get(Direction.FWD), choices.get(Direction.BWD), cfg.mine_type)
         values = cands.value(cfg.threshold_on)
-        chosen = threshold(cands, cfg.threshold_on, cfg.threshold, cfg.score_max)
+        decision = _decide_threshold(cfg, cands, choices)
+        log.info("%s-%s: threshold %.4f on %s (%s)", src_lang, tgt_lang, decision.threshold,
+                 cfg.threshold_on.value, _describe(decision))
+        if cfg.score_max is not None and cfg.score_max < decision.threshold:
+            log.warning("score_max %s is below the chosen threshold %.4f: no pair can be written",
+                        cfg.score_max, decision.threshold)
+        chosen = threshold(cands, cfg.threshold_on, decision.threshold, cfg.score_max)
         src_meta = lookup_meta(x.meta, x.emb, chosen.src) if x.meta else {}
         tgt_meta = lookup_meta(y.meta, y.emb, chosen.tgt) if y.meta else {}
         if cfg.dedup is Dedup.ONE_TO_ONE:
@@ -204,7 +239,8 @@ def mine_pair(cfg: MineConfig, src_lang: str, tgt_lang: str, out_dir: Path, *, s
             "rows": {"src": x.emb.rows, "tgt": y.emb.rows},
             "dim": x.emb.dim,
             "aux": use_aux,
-            "k_extract": k_extract,
+            "k_extract": cfg.k_extract,
+            "blend_candidates": blend_candidates,
             "index": index_info,
             "knn": {d.key: {"query_shards": len((x if d is Direction.FWD else y).emb.shards),
                         "computed_shards": r.computed_shards,
@@ -213,11 +249,17 @@ def mine_pair(cfg: MineConfig, src_lang: str, tgt_lang: str, out_dir: Path, *, s
             "pairs": len(chosen),
             "by_direction": {d.label: int((chosen.direction == d).sum()) for d in Direction},
             "threshold_on": cfg.threshold_on.value,
+            "threshold": decision.to_dict(),
             "counts_at_threshold": {"note": "candidates (after mine type, before threshold and dedup) whose "
                                             f"{cfg.threshold_on.value} value is >= t",
                                     **counts_at(values, cfg.score_thresholds)},
             "histogram": histogram(values),
         }
+        if cfg.plot:
+            from .plot import plot_scores
+
+            summary["plot"] = str(plot_scores(out_dir, values, decision, cfg.threshold_on.value,
+                                              f"{src_lang}-{tgt_lang}"))
     summary["timings"] = {**meter.steps, "total_seconds": round(time.perf_counter() - t_start, 3)}
     write_summary(out_dir, summary)
     return PairResult(src_lang, tgt_lang, out_dir, chosen, summary)

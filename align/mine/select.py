@@ -79,11 +79,13 @@ def sort_pairs(p: Pairs) -> Pairs:
 
 
 def combine(fwd: Optional[Choice], bwd: Optional[Choice], mine_type: MineType) -> Pairs:
-    """Candidate pairs of the mine type; a pair found in both directions appears once ('both')."""
+    """Candidate pairs of the mine type, best score first; a pair found in both directions appears
+    once ('both'). Every mine type leaves here sorted, so that one_to_one and meta dedup, which keep
+    the first pair they meet, keep the best one (not the first row)."""
     if mine_type is MineType.FORWARD:
-        return _as_pairs(fwd, True)
+        return sort_pairs(_as_pairs(fwd, True))
     if mine_type is MineType.BACKWARD:
-        return _as_pairs(bwd, False)
+        return sort_pairs(_as_pairs(bwd, False))
     f, b = _as_pairs(fwd, True), _as_pairs(bwd, False)
     allp = sort_pairs(_concat([f, b]))  # best first, so the kept copy of a duplicate is the best one
     key = allp.src.astype(np.int64) * (int(max(allp.tgt.max(initial=0), 0)) + 1) + allp.tgt

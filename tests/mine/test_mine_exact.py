@@ -24,7 +24,8 @@ def _compare(data, cfg, k, mine_type, thr):
 
 @pytest.mark.parametrize("mine_type", ["forward", "backward", "union", "intersection"])
 def test_exact_equals_brute_force(planted, make_cfg, mine_type):
-    cfg = make_cfg(planted, with_aux=False, out=mine_type, mine_type=mine_type, dedup="none", index_type="Flat")
+    cfg = make_cfg(planted, with_aux=False, out=mine_type, mine_type=mine_type, dedup="none", index_type="Flat",
+                   threshold=1.06)
     got = _compare(planted, cfg, 16, mine_type, 1.06)
     assert got.margin.min() >= 1.06
 
@@ -40,5 +41,5 @@ def test_exact_brute_force_float32_shards_other_k(tmp_path, make_cfg):
 def test_exact_20k_equals_brute_force(tmp_path, make_cfg):
     data = make_planted(tmp_path / "d20k", PlantedSpec(n_src=20000, n_tgt=20000, dim=256, n_pairs=10000,
                                                        shard_rows=5000, seed=11))
-    cfg = make_cfg(data, with_aux=False, dedup="none", index_type="Flat")
+    cfg = make_cfg(data, with_aux=False, dedup="none", index_type="Flat", threshold=1.06)
     _compare(data, cfg, 16, "union", 1.06)

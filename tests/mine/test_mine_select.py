@@ -63,7 +63,8 @@ def test_default_settings_quality_and_blend_beats_margin(planted, make_cfg):
     ta = score_pairs(with_aux.pairs, planted.twin_pairs).correct
     tm = score_pairs(plain.pairs, planted.twin_pairs).correct
     assert ta >= 0.95 * len(planted.twin_pairs) and tm < 0.75 * len(planted.twin_pairs)
-    assert with_aux.summary["k_extract"] == 16 and plain.summary["k_extract"] == 1
+    assert with_aux.summary["blend_candidates"] == 16 and plain.summary["blend_candidates"] is None
+    assert with_aux.summary["k_extract"] == plain.summary["k_extract"] == 1
 
 
 def test_alpha_one_equals_no_aux(planted, make_cfg):
