@@ -81,7 +81,7 @@ def build(langs: list[str] = POOL_LANGS, n_true: int = 1200, n_distract: int = 4
 
     # the pool is always drawn from messages translated into every POOL_LANGS language, so that a
     # run on a subset of languages sees the same data (and the embedding cache)
-    langs = sorted(set(langs) | set(POOL_LANGS), key=lambda x: (x not in POOL_LANGS, x))
+    langs = POOL_LANGS + sorted(set(langs) - set(POOL_LANGS))
     cats = {lang: load_catalogs(lang) for lang in langs}
     common = set.intersection(*(set(c) for c in cats.values()))
     good = sorted(k for k in common if 20 <= len(k) <= 160 and all(cats[lang][k] != k for lang in langs))

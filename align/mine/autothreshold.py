@@ -117,9 +117,50 @@ def null_cut(best: np.ndarray, runner_up: np.ndarray) -> Optional[tuple[float, d
                             "estimated_true_pairs": int(round(positives)), "null_samples": int(len(r))}
 
 
+def _sf(x: np.ndarray, m: float, s: float) -> np.ndarray:
+    """Gaussian survival function P(X >= x)."""
+    from math import erfc
+
+    return np.array([0.5 * erfc((v - m) / (s * math.sqrt(2))) for v in np.atleast_1d(x)])
+
+
+def mixture_f1_cut(fit: dict, n_all: int, kept: np.ndarray,
+                   null: Optional[np.ndarray] = None) -> Optional[tuple[float, dict]]:
+    """The cut with the best F1 estimated from the mixture, counted on the pairs that are kept
+    after the one-to-one step (`kept`, their scores at no threshold).
+
+    One-to-one removes most non-translation candidates (their row was already taken by a better
+    pair) and almost no translation. With T = n_all*w1 translations among the candidates and
+    len(kept) pairs kept, non-translations survive at the rate q = (len(kept) - T) / (n_all*w0);
+    above a cut t, false pairs are then q*n_all*w0*P0(score >= t), true ones the rest (at most
+    T). P0 is the
+    runner-ups' empirical tail when there are enough of them (the best of many non-translations
+    has a heavier right tail than the fitted Gaussian), else the Gaussian's."""
+    (w0, w1), (m0, _), (s0, _) = fit["weights"], fit["means"], fit["sds"]
+    k = np.sort(_finite(kept))
+    if len(k) < MIN_SCORES:
+        return None
+    trans = min(n_all * w1, float(len(k)))
+    q = min(1.0, max(0.0, (len(k) - trans) / max(n_all * w0, 1e-9)))
+    cand = np.unique(k)
+    n_kept = len(k) - np.searchsorted(k, cand, side="left")
+    r = np.sort(_finite(null)) if null is not None else np.empty(0)
+    if len(r) >= MIN_SCORES:
+        tail = (len(r) - np.searchsorted(r, cand, side="left")) / len(r)
+    else:
+        tail = _sf(cand, m0, s0)
+    fp = np.minimum(q * n_all * w0 * tail, n_kept)
+    tp = np.minimum(n_kept - fp, trans)  # never more true pairs than translations
+    f1 = 2 * tp / (n_kept + max(trans, 1.0))
+    i = int(np.argmax(f1))
+    return float(cand[i]), {"survival_of_non_translations": round(q, 4), "estimated_f1": round(float(f1[i]), 4),
+                            "estimated_translations": int(round(trans))}
+
+
 def decide(values: np.ndarray, best: np.ndarray, runner_up: np.ndarray, method: str,
-           fixed: Optional[float] = None) -> Decision:
-    """The threshold for this run: `fixed` if given, else by `method` with fallbacks."""
+           fixed: Optional[float] = None, kept: Optional[np.ndarray] = None) -> Decision:
+    """The threshold for this run: `fixed` if given, else by `method` with fallbacks. `kept`: the
+    scores of the pairs one-to-one keeps at no threshold (None without that step)."""
     if fixed is not None:
         return Decision(float(fixed), "fixed")
     tried = []
@@ -132,8 +173,13 @@ def decide(values: np.ndarray, best: np.ndarray, runner_up: np.ndarray, method: 
                 # the low component is not made of non-translations (its mean lies above almost every
                 # runner-up): nearly every row is translated, and the fit split the translations
                 cut = None
+            extra = {"cut": "posterior 0.5"}
+            if cut is not None and kept is not None:
+                got = mixture_f1_cut(fit, len(_finite(values)), kept, runner_up)
+                if got is not None:
+                    cut, extra = got[0], {"cut": "best estimated F1 after one_to_one", **got[1]}
             if cut is not None:
-                return Decision(cut, "mixture", {"fit": {k: ([round(x, 6) for x in v] if isinstance(v, list)
+                return Decision(cut, "mixture", {**extra, "fit": {k: ([round(x, 6) for x in v] if isinstance(v, list)
                                                              else round(v, 3)) for k, v in fit.items()},
                                                  "scores": int(len(_finite(values))), "tried": tried})
         else:

@@ -114,6 +114,8 @@ class MineConfig:
                                        "candidates' scores, cut where P(translation) = 0.5) or runner_up (runner-up "
                                        "candidates as a null sample, cut at the best estimated F1)",
                                        default=AutoThreshold.MIXTURE)
+    skip_bad_rows: bool = _h("skip embedding rows with NaN/Inf values (reported in summary.json) instead of "
+                             "failing; all-zero rows are always skipped", default=False)
     plot: bool = _h("write score_histogram.png (needs matplotlib: pip install 'align[plot]')", default=False)
     score_max: Optional[float] = _h("maximum score (drop 'too good to be true' pairs); null: no upper bound",
                                     default=None)

@@ -70,7 +70,7 @@ def run_demo(work_dir: Optional[str] = None, show_progress: bool = False, print_
             print_fn(f"  {name:20s}: {sc.found:5d} pairs, recall {sc.recall:.3f}, precision {sc.precision:.3f}, "
                      f"twins resolved {tw.correct}/{len(data.twin_pairs)}, "
                      f"{res.summary['timings']['total_seconds']:.1f} s  -> {out / 'pairs.tsv.gz'}")
-        print_fn(f"  (defaults: threshold {cfg.threshold}, mine_type {cfg.mine_type.value}, knn {cfg.knn}, "
+        print_fn(f"  (defaults: threshold {cfg.threshold if cfg.threshold is not None else 'auto'}, mine_type {cfg.mine_type.value}, knn {cfg.knn}, "
                  f"alpha {cfg.alpha}, index {res.summary['index']['tgt']['factory']})")
         if work_dir is None:
             print_fn("  (temporary files removed; pass --demo-dir DIR to keep them)")

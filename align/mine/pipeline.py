@@ -15,6 +15,7 @@ from ..common.executors import Executor, make_executor
 from ..common.locks import exclusive_lock
 from .blend import Choice, choose
 from .autothreshold import Decision, decide
+from .badrows import RowReport, scan
 from .config import AuxScorer, Dedup, MarginType, MineConfig, ThresholdOn
 from .config import Executor as ExecutorKind
 from .index import build_index, make_params
@@ -44,6 +45,7 @@ class LangData:
     emb: ShardSet
     aux: Optional[ShardSet]
     meta: Optional[MetaSet]
+    rows: RowReport
 
 
 @dataclass
@@ -64,7 +66,12 @@ def open_language(cfg: MineConfig, lang: str, dim: Optional[int] = None) -> Lang
         aux = open_shards(lc.existing_aux_embedding_glob, f"{key}.existing_aux_embedding_glob")
         check_aux(emb, aux)
     meta = open_meta(lc.meta_glob, f"{key}.meta_glob", emb) if lc.meta_glob else None
-    return LangData(lang, emb, aux, meta)
+    rows = scan(emb, cfg.skip_bad_rows)
+    for what, n in (("rows with NaN/Inf skipped", len(rows.nonfinite)), ("all-zero rows skipped", rows.zero_rows),
+                    ("duplicate rows (same vector as an earlier row)", rows.duplicate_rows)):
+        if n:
+            log.warning("%s: %d %s", lang, n, what)
+    return LangData(lang, emb, aux, meta, rows)
 
 
 def _needed_directions(cfg: MineConfig) -> set[Direction]:
@@ -83,8 +90,13 @@ def _decide_threshold(cfg: MineConfig, cands: Pairs, choices: dict[Direction, Ch
         best.append(c.blended if blended else c.margin)
         ru = c.runner_up_blended if blended else c.runner_up_margin
         runner.append(ru[np.unique(c.query)] if ru is not None else np.empty(0, np.float32))
+    if cfg.threshold is not None:
+        return decide(np.empty(0), np.empty(0), np.empty(0), cfg.auto_threshold.value, cfg.threshold)
+    # with one_to_one, the F1 is counted on the pairs that survive the greedy step over all
+    # candidates: a false candidate whose row a better pair took never reaches the output
+    kept = one_to_one(cands).value(cfg.threshold_on) if cfg.dedup is Dedup.ONE_TO_ONE else None
     return decide(cands.value(cfg.threshold_on), np.concatenate(best) if best else np.empty(0),
-                  np.concatenate(runner) if runner else np.empty(0), cfg.auto_threshold.value, cfg.threshold)
+                  np.concatenate(runner) if runner else np.empty(0), cfg.auto_threshold.value, cfg.threshold, kept=kept)
 
 
 def _describe(d: Decision) -> str:
@@ -94,7 +106,7 @@ def _describe(d: Decision) -> str:
         f = d.details["fit"]
         return (f"mixture fit: non-translations {f['means'][0]:.4f}±{f['sds'][0]:.4f} "
                 f"(weight {f['weights'][0]:.2f}), translations {f['means'][1]:.4f}±{f['sds'][1]:.4f}; "
-                f"cut at posterior 0.5")
+                f"cut: {d.details['cut']}")
     if d.method == "runner_up":
         return (f"runner-up null: estimated precision {d.details['estimated_precision']}, "
                 f"estimated F1 {d.details['estimated_f1']}")
@@ -203,6 +215,12 @@ def mine_pair(cfg: MineConfig, src_lang: str, tgt_lang: str, out_dir: Path, *, s
             if other is None:  # absolute margin with one direction: the terms are unused
                 other = np.zeros(x.emb.rows if d is Direction.BWD else y.emb.rows, np.float32)
             mg[d] = margins(r.sims, r.ids, own, other, cfg.margin_type)
+            # skipped rows (zero vectors) neither choose nor get chosen
+            q_skip, o_skip = (x.rows.skipped, y.rows.skipped) if d is Direction.FWD else (y.rows.skipped, x.rows.skipped)
+            if len(q_skip):
+                mg[d][q_skip] = -np.inf
+            if len(o_skip):
+                mg[d][np.isin(r.ids, o_skip)] = -np.inf
 
     choices: dict[Direction, Choice] = {}
     with meter.step("blend" if use_aux else "choose"):
@@ -237,6 +255,7 @@ def mine_pair(cfg: MineConfig, src_lang: str, tgt_lang: str, out_dir: Path, *, s
             "src_lang": src_lang,
             "tgt_lang": tgt_lang,
             "rows": {"src": x.emb.rows, "tgt": y.emb.rows},
+            "bad_rows": {"src": x.rows.to_dict(), "tgt": y.rows.to_dict()},
             "dim": x.emb.dim,
             "aux": use_aux,
             "k_extract": cfg.k_extract,

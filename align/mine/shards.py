@@ -184,11 +184,19 @@ def check_aux(emb: ShardSet, aux: ShardSet) -> None:
 
 
 def normalise(block: np.ndarray) -> np.ndarray:
-    """float32 copy with unit rows (zero rows stay zero instead of becoming NaN)."""
+    """float32 copy with unit rows (zero rows stay zero instead of becoming NaN; rows with a NaN or
+    Inf value, which reach here only with skip_bad_rows, become zero rows)."""
     out = np.array(block, dtype=np.float32, copy=True)
+    _zero_nonfinite(out)
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     np.divide(out, norms, out=out, where=norms > 0)
     return out
+
+
+def _zero_nonfinite(out: np.ndarray) -> None:
+    bad = ~np.isfinite(out).all(axis=1)
+    if bad.any():
+        out[bad] = 0.0
 
 
 def iter_blocks(shard: Shard, batch_size: int) -> Iterator[tuple[int, np.ndarray]]:
@@ -210,6 +218,7 @@ def gather_rows(ss: ShardSet, rows: np.ndarray) -> np.ndarray:
         arr = ss.shards[si].open()
         order = np.argsort(local, kind="stable")  # sorted reads are kinder to the page cache
         out[sel[order]] = arr[local[order]]
+    _zero_nonfinite(out)
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     np.divide(out, norms, out=out, where=norms > 0)
     return out
