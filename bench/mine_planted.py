@@ -76,9 +76,12 @@ def main() -> int:
         results[run] = {"recall": sc.recall, "precision": sc.precision, "pairs": sc.found,
                         "twins_correct": tw.correct, "twins": len(data.twin_pairs), "wall_s": wall}
         print(f"\n== {run}: {'margin + aux blend' if run == 'aux' else 'margin only'} "
-              f"(threshold {cfg.threshold} on {cfg.threshold_on.value}, mine_type {cfg.mine_type.value}, "
-              f"k_extract {s['k_extract']}, index {s['index']})")
-        print(f"recall {sc.recall:.4f}  precision {sc.precision:.4f}  pairs {sc.found}  "
+              f"(threshold {s['threshold']['threshold']:.4f} ({s['threshold']['method']}) on "
+              f"{cfg.threshold_on.value}, mine_type {cfg.mine_type.value}, k_extract {s['k_extract']}, "
+              f"blend_candidates {s['blend_candidates']}, index {s['index']})")
+        f1 = 2 * sc.recall * sc.precision / (sc.recall + sc.precision) if sc.recall + sc.precision else 0.0
+        results[run]["f1"] = f1
+        print(f"F1 {f1:.4f}  recall {sc.recall:.4f}  precision {sc.precision:.4f}  pairs {sc.found}  "
               f"twins resolved {tw.correct}/{len(data.twin_pairs)} ({tw.correct / len(data.twin_pairs):.3f})")
         print(f"{'step':<16}{'seconds':>10}{'peak RSS MB':>14}")
         for step, v in s["timings"].items():
