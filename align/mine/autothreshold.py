@@ -124,24 +124,35 @@ def _sf(x: np.ndarray, m: float, s: float) -> np.ndarray:
     return np.array([0.5 * erfc((v - m) / (s * math.sqrt(2))) for v in np.atleast_1d(x)])
 
 
-def mixture_f1_cut(fit: dict, n_all: int, kept: np.ndarray,
+def mixture_f1_cut(fit: dict, values: np.ndarray, kept: np.ndarray,
                    null: Optional[np.ndarray] = None) -> Optional[tuple[float, dict]]:
     """The cut with the best F1 estimated from the mixture, counted on the pairs that are kept
     after the one-to-one step (`kept`, their scores at no threshold).
 
     One-to-one removes most non-translation candidates (their row was already taken by a better
-    pair) and almost no translation. With T = n_all*w1 translations among the candidates and
-    len(kept) pairs kept, non-translations survive at the rate q = (len(kept) - T) / (n_all*w0);
-    above a cut t, false pairs are then q*n_all*w0*P0(score >= t), true ones the rest (at most
-    T). P0 is the
+    pair). Their survival rate q is measured below the low component's mean m0 (kept / all
+    candidates there); the kept non-translations are about q*n_all*w0 and the kept translations
+    T = min(len(kept) - q*n_all*w0, n_all*w1). Above a cut t, false pairs are q*n_all*w0*P0(score >= t), true
+    ones the rest (at most T). P0 is the
     runner-ups' empirical tail when there are enough of them (the best of many non-translations
     has a heavier right tail than the fitted Gaussian), else the Gaussian's."""
     (w0, w1), (m0, _), (s0, _) = fit["weights"], fit["means"], fit["sds"]
     k = np.sort(_finite(kept))
-    if len(k) < MIN_SCORES:
+    a = np.sort(_finite(values))
+    n_all = len(a)
+    if len(k) < MIN_SCORES or len(a) < MIN_SCORES:
         return None
-    trans = min(n_all * w1, float(len(k)))
-    q = min(1.0, max(0.0, (len(k) - trans) / max(n_all * w0, 1e-9)))
+    # survival of non-translations, measured below the low component's mean (almost only
+    # non-translations there): kept / all candidates
+    below_all = np.searchsorted(a, m0, side="left")
+    if below_all == 0:
+        return None
+    q = min(1.0, float(np.searchsorted(k, m0, side="left")) / below_all)
+    # translations among the kept pairs: two estimates that can only be too high, the smaller wins.
+    # kept - q*n_all*w0 (q is measured where non-translations score lowest, and high-scoring ones
+    # survive more often); n_all*w1, the translation-like candidates before one_to_one (which also
+    # removes some of them, e.g. a semantic twin's pick of its sibling's translation)
+    trans = max(0.0, min(len(k) - q * n_all * w0, n_all * w1))
     cand = np.unique(k)
     n_kept = len(k) - np.searchsorted(k, cand, side="left")
     r = np.sort(_finite(null)) if null is not None else np.empty(0)
@@ -153,7 +164,7 @@ def mixture_f1_cut(fit: dict, n_all: int, kept: np.ndarray,
     tp = np.minimum(n_kept - fp, trans)  # never more true pairs than translations
     f1 = 2 * tp / (n_kept + max(trans, 1.0))
     i = int(np.argmax(f1))
-    return float(cand[i]), {"survival_of_non_translations": round(q, 4), "estimated_f1": round(float(f1[i]), 4),
+    return float(cand[i]), {"survival_of_non_translations": round(float(q), 4), "estimated_f1": round(float(f1[i]), 4),
                             "estimated_translations": int(round(trans))}
 
 
@@ -175,7 +186,7 @@ def decide(values: np.ndarray, best: np.ndarray, runner_up: np.ndarray, method: 
                 cut = None
             extra = {"cut": "posterior 0.5"}
             if cut is not None and kept is not None:
-                got = mixture_f1_cut(fit, len(_finite(values)), kept, runner_up)
+                got = mixture_f1_cut(fit, values, kept, runner_up)
                 if got is not None:
                     cut, extra = got[0], {"cut": "best estimated F1 after one_to_one", **got[1]}
             if cut is not None:
