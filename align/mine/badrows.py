@@ -21,7 +21,7 @@ import numpy as np
 from ..common.errors import UserError
 from .shards import ShardSet
 
-SCAN_BLOCK = 8192  # rows per block (float64 copy: 64 MB at dim 1024)
+SCAN_BLOCK = 8192  # rows per block (float32 copy: 32 MB at dim 1024)
 EXAMPLES = 5
 
 
@@ -47,28 +47,29 @@ def scan(ss: ShardSet, skip_bad_rows: bool) -> RowReport:
     """One pass over the memory-mapped shards (see module docstring)."""
     rep = RowReport(rows=ss.rows)
     skipped = []
-    # duplicates: a random projection to float64 is equal for equal rows; equal projections are
-    # then confirmed byte for byte, so a collision cannot invent a duplicate
-    proj = np.random.default_rng(0).standard_normal(ss.dim)
-    keys = np.empty(ss.rows, np.float64)
+    # duplicates: a random projection is equal for equal rows; equal projections are then
+    # confirmed byte for byte, so a collision cannot invent a duplicate (it only costs a compare)
+    proj = np.random.default_rng(0).standard_normal(ss.dim).astype(np.float32)
+    keys = np.empty(ss.rows, np.float32)
     for si, shard in enumerate(ss.shards):
         arr = shard.open()
         base = int(ss.starts[si])
         for start in range(0, shard.rows, SCAN_BLOCK):
-            block = np.asarray(arr[start : start + SCAN_BLOCK])
-            bad = ~np.isfinite(block)
+            clean = np.asarray(arr[start : start + SCAN_BLOCK], dtype=np.float32)
+            bad = ~np.isfinite(clean)
             nbad = bad.sum(axis=1)
             for r in np.nonzero(nbad)[0].tolist():
                 rep.nonfinite.append((shard.path, start + r, int(nbad[r])))
                 skipped.append(base + start + r)
-            clean = np.where(bad, 0, block).astype(np.float64)
+            if nbad.any():  # (a float32 shard's block is a read-only view: replace, do not write)
+                clean = np.where(bad, np.float32(0), clean)
             zero = ~clean.any(axis=1) & (nbad == 0)
             rep.zero_rows += int(zero.sum())
             skipped.extend((base + start + np.nonzero(zero)[0]).tolist())
             k = clean @ proj
             k[nbad > 0] = np.nan
             k[zero] = np.nan
-            keys[base + start : base + start + len(block)] = k
+            keys[base + start : base + start + len(clean)] = k
     if rep.nonfinite and not skip_bad_rows:
         s, r, c = rep.nonfinite[0]
         raise UserError(f"{ss.key}: {len(rep.nonfinite)} row(s) with NaN or Inf values (first: '{s}' row {r}, "
