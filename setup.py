@@ -26,6 +26,7 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "textdistance>=4.6", "jiwer>=3", "praatio>=6",
+                 "matplotlib>=3.5",  # mine plot: true (score histogram PNG)
                  # align-export / align-report tests: manifest, subtitle and browser-protocol readers
                  "lhotse>=1.20", "urllib3", "srt>=3.5", "webvtt-py>=0.5", "websocket-client>=1.6",
                  # Whisper tiny.en (CTranslate2) for the whisper engine tests; never a product dependency
