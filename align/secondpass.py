@@ -268,6 +268,14 @@ def _split_at_sentence_ends(entries, placed, clean, sentence_ends, samples, rate
         by_index = {h.index: h for h in hits}
         cuts = [k for k in inner if k in by_index and k + 1 in by_index]
         if not cuts:
+            if hits and all((hits[0].index <= k) == (hits[-1].index <= k) for k in inner):
+                # the proven words lie in one sentence: the text past the sentence end was the
+                # aligner's guess (edge words of the neighbour); keep the proven words only
+                new = " ".join(h.word for h in hits)
+                if new != e.transcript:
+                    stats.extended += 1
+                    log.debug("second pass: fragment %d kept to one sentence: %r", i, new)
+                    e = dataclasses.replace(e, transcript=new, meta=dict(e.meta))
             out.append(e)
             continue
         bounds = [0] + [k + 1 for k in cuts] + [len(words)]

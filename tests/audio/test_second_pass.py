@@ -131,3 +131,25 @@ def test_a_fragment_holding_two_sentences_is_cut_in_the_pause_between_them(four_
     cut = new[0].end
     assert new[1].start == cut and sp[0].end_ms - 50 <= cut <= sp[1].start_ms + 50   # inside the pause
     assert new[0].start == both.start and new[1].end == both.end
+
+
+def test_a_fragment_aligned_past_its_sentence_end_is_kept_to_its_sentence(four_sentences, doc, spec):
+    """The first pass claimed the next sentence's first word for fragment 0 ("...dog we"): the
+    constrained decode proves only sentence 0's words, so the transcript is cut back to them."""
+    original, ct, alphabet = doc
+    sp = four_sentences.sentences
+    entries = [TranscriptEntry(s.start_ms - 100, s.end_ms + 100, " ".join(words(t))) for s, t in zip(sp, SENTENCES)]
+    first = words(SENTENCES[0])
+    entries[0] = dataclasses.replace(entries[0], transcript=" ".join(first + ["we", "hold"]))
+    entries[1] = dataclasses.replace(entries[1], transcript=" ".join(words(SENTENCES[1])[2:]))
+    params = AlignParams(merge=MergeParams(enabled=False))
+
+    def placed(es):
+        return {u.fragment: (u.clean_start, u.clean_end) for u in align_transcripts(es, ct, alphabet, params).utterances}
+
+    assert ct.clean[slice(*placed(entries)[0])].split()[-2:] == ["we", "hold"]
+    from align.pipeline import sentence_ends
+
+    new, stats = second_pass(entries, placed, ct.clean, four_sentences.samples, four_sentences.rate, spec,
+                             SecondPassParams(), sentence_ends=sentence_ends(ct))
+    assert new[0].transcript == " ".join(first)
