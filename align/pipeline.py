@@ -317,21 +317,26 @@ def run_second_pass(job: DocumentJob, config: AlignConfig, ct, alphabet, entries
     if not spec.lm_dict:
         return entries, None   # no document dictionary (--stt-no-own-lm): nothing to constrain to
     samples = load_audio(Path(job.audio), spec.model_rate)
-    fragment_params = dataclasses.replace(config.align, merge=MergeParams(enabled=False))
+    # Per-fragment placements, without the text stage's guess of who gets the words between two
+    # neighbours (claim_gaps): those gaps are what the second pass decides from the audio.
+    fragment_params = dataclasses.replace(config.align, merge=MergeParams(enabled=False),
+                                          edges=dataclasses.replace(config.align.edges, claim_gaps=False))
 
-    def placed(es):
-        ar = align_transcripts(es, ct, alphabet, fragment_params)
+    final_params = dataclasses.replace(config.align, merge=MergeParams(enabled=False))
+
+    def placed(es, params=fragment_params):
+        ar = align_transcripts(es, ct, alphabet, params)
         return {u.fragment: (u.clean_start, u.clean_end) for u in ar.utterances}
 
     entries, stats = second_pass(entries, placed, ct.clean, samples, spec.model_rate, spec, config.second_pass,
-                                 workers=config.stt.workers, show_progress=show, sentence_ends=sentence_ends(ct))
-    log.info("%s", stats.line())
+                                 workers=config.stt.workers, show_progress=show, sentence_ends=sentence_ends(ct),
+                                 final_align_fn=lambda es: placed(es, final_params))
     return entries, stats
 
 
 def sentence_ends(ct) -> frozenset:
     """Clean-text offsets of word ends followed, in the original, by a sentence-ending mark."""
-    from .text.engine import SENTENCE_END
+    from .text.engine import ends_sentence
 
     out = set()
     clean = ct.clean
@@ -345,7 +350,7 @@ def sentence_ends(ct) -> frozenset:
             k += 1
         if j > i and k < n:
             between = ct.original[int(ct.ends[j - 1]):int(ct.positions[k])]
-            if any(c in SENTENCE_END for c in between):
+            if ends_sentence(between):
                 out.add(j)
         i = k if k > j else j + 1
     return frozenset(out)

@@ -154,11 +154,13 @@ def _candidates(entries, placed: dict[int, tuple[int, int]], clean: str, max_wor
 
 def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, samples: np.ndarray, rate: int, spec,
                 params: SecondPassParams = SecondPassParams(), workers: int = 1,
-                show_progress: bool = False, sentence_ends: frozenset = frozenset()) -> tuple[list[TranscriptEntry], SecondPassStats]:
+                show_progress: bool = False, sentence_ends: frozenset = frozenset(),
+                final_align_fn=None) -> tuple[list[TranscriptEntry], SecondPassStats]:
     """Entries with proven transcripts for fragments the first alignment left out.
 
     `align_fn(entries) -> {fragment index: (clean_start, clean_end)}` aligns without sentence
-    merging; `spec` is a pocketsphinx EngineSpec with the document dictionary; `samples` the
+    merging (and without guessing who gets the words between neighbours); `final_align_fn` the
+    same as the final alignment will place them (default: `align_fn`), for the sentence cuts; `spec` is a pocketsphinx EngineSpec with the document dictionary; `samples` the
     audio at `rate` (int16).
     """
     from .common.progress import progress
@@ -240,7 +242,8 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
             if not changed:
                 break
         if params.split_sentences and sentence_ends:
-            entries = _split_at_sentence_ends(entries, align_fn(entries), clean, sentence_ends, samples, rate,
+            entries = _split_at_sentence_ends(entries, (final_align_fn or align_fn)(entries), clean, sentence_ends,
+                                              samples, rate,
                                               spec, params, stats, local)
     finally:
         if ex is not None:

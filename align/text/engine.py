@@ -4,6 +4,7 @@ metrics and filters. Strings and records in, records out; no files, no audio."""
 from __future__ import annotations
 
 import json
+import re
 import logging
 import time
 import unicodedata
@@ -34,6 +35,7 @@ UNPLACED_REASONS = frozenset({REASON_EMPTY, REASON_NO_MATCH, REASON_EMPTY_MATCH,
 
 # Characters that end a sentence in the original text (merging never crosses them).
 SENTENCE_END = frozenset(".!?\u2026\u3002\uff01\uff1f")
+_PARAGRAPH = re.compile(r"\n[^\S\n]*\n")
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,12 @@ def _meta(ct: CleanText, cs: int, ce: int, entries: Sequence[TranscriptEntry]) -
     return meta
 
 
+def ends_sentence(between: str) -> bool:
+    """Original text between two words that ends a sentence: a sentence mark, or a blank line
+    (a paragraph ends a sentence even without punctuation: headings, transcriptions)."""
+    return any(c in SENTENCE_END for c in between) or bool(_PARAGRAPH.search(between))
+
+
 def merge_groups(ct: CleanText, entries: Sequence[TranscriptEntry], kept, params: MergeParams):
     """Group consecutive placed fragments into sentences.
 
@@ -191,7 +199,7 @@ def merge_groups(ct: CleanText, entries: Sequence[TranscriptEntry], kept, params
             between = ct.original[int(ct.ends[pe - 1]):int(ct.positions[cs])]
             joins = (
                 ct.clean[pe:cs].strip() == ""
-                and not any(c in SENTENCE_END for c in between)
+                and not ends_sentence(between)
                 and (ct.phrase_of[pe - 1] == ct.phrase_of[cs] >= 0)
                 and entries[i].start - entries[pi].end <= params.max_pause_ms
                 and (params.split_longest_pause
