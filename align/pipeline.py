@@ -335,25 +335,9 @@ def run_second_pass(job: DocumentJob, config: AlignConfig, ct, alphabet, entries
 
 
 def sentence_ends(ct) -> frozenset:
-    """Clean-text offsets of word ends followed, in the original, by a sentence-ending mark."""
-    from .text.engine import ends_sentence
+    from .text.engine import sentence_ends as ends
 
-    out = set()
-    clean = ct.clean
-    n = len(clean)
-    i = 0
-    while i < n:
-        j = clean.find(" ", i)
-        j = n if j < 0 else j
-        k = j
-        while k < n and clean[k] == " ":
-            k += 1
-        if j > i and k < n:
-            between = ct.original[int(ct.ends[j - 1]):int(ct.positions[k])]
-            if ends_sentence(between):
-                out.add(j)
-        i = k if k > j else j + 1
-    return frozenset(out)
+    return ends(ct)
 
 
 def write_outputs(ctx: DocumentContext) -> dict[str, Path]:

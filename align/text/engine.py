@@ -3,6 +3,7 @@ metrics and filters. Strings and records in, records out; no files, no audio."""
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import logging
@@ -183,6 +184,26 @@ def ends_sentence(between: str) -> bool:
     return any(c in SENTENCE_END for c in between) or bool(_PARAGRAPH.search(between))
 
 
+def sentence_ends(ct) -> frozenset:
+    """Clean-text offsets of word ends followed, in the original, by a sentence-ending mark."""
+    out = set()
+    clean = ct.clean
+    n = len(clean)
+    i = 0
+    while i < n:
+        j = clean.find(" ", i)
+        j = n if j < 0 else j
+        k = j
+        while k < n and clean[k] == " ":
+            k += 1
+        if j > i and k < n:
+            between = ct.original[int(ct.ends[j - 1]):int(ct.positions[k])]
+            if ends_sentence(between):
+                out.add(j)
+        i = k if k > j else j + 1
+    return frozenset(out)
+
+
 def merge_groups(ct: CleanText, entries: Sequence[TranscriptEntry], kept, params: MergeParams):
     """Group consecutive placed fragments into sentences.
 
@@ -191,6 +212,11 @@ def merge_groups(ct: CleanText, entries: Sequence[TranscriptEntry], kept, params
     them is at most max_pause_ms and the joined utterance lasts at most max_duration_ms.
     """
     groups: list[list] = []
+    ends = sorted(sentence_ends(ct)) if params.split_longest_pause else []
+
+    def crosses(a: int, b: int) -> bool:   # a sentence end strictly inside clean[a:b]
+        return bisect.bisect_right(ends, a) < bisect.bisect_left(ends, b)
+
     for item in kept:
         i, (cs, ce) = item
         if groups:
@@ -200,6 +226,9 @@ def merge_groups(ct: CleanText, entries: Sequence[TranscriptEntry], kept, params
             joins = (
                 ct.clean[pe:cs].strip() == ""
                 and not ends_sentence(between)
+                # a fragment whose own text crosses a sentence end (an edge word of the next or
+                # previous sentence) is not joined on: the utterance would hold two sentences
+                and not crosses(ps, pe) and not crosses(cs, ce)
                 and (ct.phrase_of[pe - 1] == ct.phrase_of[cs] >= 0)
                 and entries[i].start - entries[pi].end <= params.max_pause_ms
                 and (params.split_longest_pause
