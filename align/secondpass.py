@@ -242,9 +242,19 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
             if not changed:
                 break
         if params.split_sentences and sentence_ends:
+            def run(tasks):
+                nonlocal ex, local
+                if workers > 1 and len(tasks) > 1:
+                    if ex is None:
+                        ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_init, initargs=(spec, params.decode))
+                    return [h for h, _raw in ex.map(_decode, tasks, chunksize=max(1, len(tasks) // (4 * workers)))]
+                if local is None:
+                    local = ConstrainedDecoder(spec, params.decode)
+                return [local.decode(*t) for t in tasks]
+
             entries = _split_at_sentence_ends(entries, (final_align_fn or align_fn)(entries), clean, sentence_ends,
-                                              samples, rate,
-                                              spec, params, stats, local)
+                                              samples, rate, stats, run)
     finally:
         if ex is not None:
             ex.shutdown(wait=True, cancel_futures=True)
@@ -252,22 +262,27 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
     return entries, stats
 
 
-def _split_at_sentence_ends(entries, placed, clean, sentence_ends, samples, rate, spec, params, stats, local):
+def _split_at_sentence_ends(entries, placed, clean, sentence_ends, samples, rate, stats, run):
     """Fragments whose text crosses a sentence end (the VAD heard no pause long enough there) are
     aligned word by word against their own text and cut in the pause between the two sentences."""
-    out = []
+    todo = {}
     for i, e in enumerate(entries):
         span = placed.get(i)
         words, starts = _words_in(clean, *span) if span else ([], [])
         inner = [k for k in range(len(words) - 1) if starts[k] + len(words[k]) in sentence_ends]
-        if not inner:
+        if inner:
+            todo[i] = (words, inner)
+    order = sorted(todo)
+    tasks = [(samples[int(entries[i].start * rate / 1000):int(entries[i].end * rate / 1000)], todo[i][0]) for i in order]
+    decoded = dict(zip(order, run(tasks))) if tasks else {}
+    stats.tried += len(tasks)
+    out = []
+    for i, e in enumerate(entries):
+        if i not in todo:
             out.append(e)
             continue
-        if local is None:
-            local = ConstrainedDecoder(spec, params.decode)
-        a, b = int(e.start * rate / 1000), int(e.end * rate / 1000)
-        hits = local.decode(samples[a:b], words)
-        stats.tried += 1
+        words, inner = todo[i]
+        hits = decoded[i]
         by_index = {h.index: h for h in hits}
         cuts = [k for k in inner if k in by_index and k + 1 in by_index]
         if not cuts:
