@@ -73,8 +73,16 @@ def _init(spec, params: ConstrainedParams) -> None:
 
 def _decode(task):
     samples, words = task
-    d = _DECODER["d"]
-    return d.decode(samples, words), d.last
+    return _safe_decode(_DECODER["d"], samples, words)
+
+
+def _safe_decode(d, samples, words):
+    """(proven hits, all hits); a decoder failure on one fragment proves nothing, and is logged."""
+    try:
+        return d.decode(samples, words), d.last
+    except Exception as e:  # the first-pass transcript stays; one fragment must not stop the document
+        log.warning("second pass: constrained decode failed (%s: %s); fragment left as it was", type(e).__name__, e)
+        return [], []
 
 
 # -- candidates ----------------------------------------------------------------------------------
@@ -216,7 +224,7 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
             else:
                 if local is None:
                     local = ConstrainedDecoder(spec, params.decode)
-                results = ((local.decode(*t), local.last) for t in tasks)
+                results = (_safe_decode(local, *t) for t in tasks)
             changed = False
             with progress(total=len(tasks), enabled=show_progress, desc="second pass", unit="fragment") as bar:
                 for (i, lo, hi, cur), (hits, raw) in zip(cands, results):
@@ -251,7 +259,7 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
                     return [h for h, _raw in ex.map(_decode, tasks, chunksize=max(1, len(tasks) // (4 * workers)))]
                 if local is None:
                     local = ConstrainedDecoder(spec, params.decode)
-                return [local.decode(*t) for t in tasks]
+                return [_safe_decode(local, *t)[0] for t in tasks]
 
             entries = _split_at_sentence_ends(entries, (final_align_fn or align_fn)(entries), clean, sentence_ends,
                                               samples, rate, stats, run)

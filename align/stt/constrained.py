@@ -95,7 +95,8 @@ class ConstrainedDecoder:
         d.start_utt()
         d.process_raw(np.ascontiguousarray(samples, dtype="<i2").tobytes(), no_search=False, full_utt=True)
         d.end_utt()
-        return [(s.word, s.start_frame, s.end_frame, _ln(s.ascore)) for s in d.seg()], d.n_frames()
+        segs = d.seg() if d.hyp() is not None else None   # no hypothesis: the grammar never reached its end
+        return [(s.word, s.start_frame, s.end_frame, _ln(s.ascore)) for s in (segs or [])], d.n_frames()
 
     def _grammar(self, words: Sequence[str]) -> str | None:
         """Start -> garbage* -> one contiguous run of `words` -> garbage* -> end."""

@@ -153,3 +153,12 @@ def test_a_fragment_aligned_past_its_sentence_end_is_kept_to_its_sentence(four_s
     new, stats = second_pass(entries, placed, ct.clean, four_sentences.samples, four_sentences.rate, spec,
                              SecondPassParams(), sentence_ends=sentence_ends(ct))
     assert new[0].transcript == " ".join(first)
+
+
+def test_audio_without_a_hypothesis_proves_nothing(decoder):
+    import numpy as np
+
+    # 50 ms of silence cannot hold the grammar's words: pocketsphinx gives no hypothesis
+    assert decoder.decode(np.zeros(800, dtype=np.int16), words(SENTENCES[0])) == []
+    noise = np.random.default_rng(0).normal(0, 300, 16000).astype(np.int16)
+    assert decoder.decode(noise, words(SENTENCES[0])) == []
