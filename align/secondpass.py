@@ -39,6 +39,7 @@ class SecondPassParams:
     max_rounds: int = 3                 # re-decode and re-align at most this often
     max_edge_words: int = 3             # a placed fragment is re-decoded for at most this many words left at an edge
     budget: float = 0.5                 # re-decode at most this share of the audio's duration (all rounds)
+    min_anchored: float = 0.3           # run only when the first pass placed this share of the fragments
     slow_ms_per_word: float = 700.0     # a placed fragment this much longer per word than its text is re-decoded
     slow_extra_words: int = 40          # ... against its text and up to this many words on each side
     split_sentences: bool = True        # cut a fragment that crosses a sentence end at the pause there
@@ -185,6 +186,13 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
     try:
         for _round in range(params.max_rounds):
             placed = align_fn(entries)
+            spoken = sum(1 for e in entries if e.transcript.strip())
+            if _round == 0 and len(placed) < params.min_anchored * max(spoken, 1):
+                # Islands of confidence need islands: with few anchors the windows are long and
+                # many, and short common word runs could be "proven" by chance in bad audio.
+                log.info("second pass skipped: the first pass placed only %d of %d fragments (needs %.0f%%)",
+                         len(placed), spoken, 100.0 * params.min_anchored)
+                break
             cands = [c for c in _candidates(entries, placed, clean, params.decode.max_window_words,
                                             params.max_edge_words, params.slow_ms_per_word, params.slow_extra_words)
                      if (c[0], c[1], c[2]) not in tried]

@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-second-pass", action="store_true", help="align the first-pass transcripts only")
     g.add_argument("--second-pass-rounds", type=_positive_int, default=3,
                    help="re-decode and re-align at most this often (stops when nothing changes)")
-    g.add_argument("--second-pass-min-score", type=_finite, default=-2.0, metavar="NATS",
+    g.add_argument("--second-pass-min-score", type=_finite, default=-1.6, metavar="NATS",
                    help="proof needed: mean acoustic score per 10 ms frame of the decoded words relative to a free "
                    "phone decode (0 = as good; lower accepts more)")
 

@@ -40,7 +40,7 @@ class ConstrainedParams:
     """Second-pass decoding (--second-pass-*). Scores are nats per 10 ms frame relative to the
     phone decode (0 = as good as free phones, negative = worse)."""
 
-    min_mean_score: float = -1.6     # a run's frame-weighted mean score must reach this
+    min_mean_score: float = -1.6     # a run's frame-weighted mean score must reach this (--second-pass-min-score)
     min_edge_score: float = -2.2     # edge words below this are trimmed off the run
     min_words: int = 3               # shortest run kept
     garbage_prob: float = 0.5        # grammar probability of one more garbage unit at an edge
