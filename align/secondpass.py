@@ -25,7 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .stt.constrained import ConstrainedDecoder, ConstrainedParams
+from .stt.constrained import ConstrainedDecoder, ConstrainedParams, prove
 from .tlog import TranscriptEntry
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ class SecondPassParams:
     slow_ms_per_word: float = 700.0     # a placed fragment this much longer per word than its text is re-decoded
     slow_extra_words: int = 40          # ... against its text and up to this many words on each side
     split_sentences: bool = True        # cut a fragment that crosses a sentence end at the pause there
+    verify_words: int = 4               # first-pass placements of transcripts this short must be proven too
     trim_ms: float = 250.0              # audio before/after the proven words longer than this is cut off
     pad_ms: float = 50.0                # ... keeping this much around the words
     decode: ConstrainedParams = ConstrainedParams()
@@ -56,11 +57,13 @@ class SecondPassStats:
     extended: int = 0                   # placed fragments whose proven run reaches further
     rejected: int = 0                   # decodes that proved nothing (or less than the first pass)
     split: int = 0                      # fragments cut at sentence ends
+    unproven: int = 0                   # short first-pass placements the audio did not prove (dropped)
     seconds: float = 0.0
 
     def line(self) -> str:
         return (f"second pass: {self.rounds} round(s), {self.tried} constrained decodes, {self.recovered} unplaced "
-                f"fragments recovered, {self.extended} extended, {self.split} cut at sentence ends, {self.rejected} not proven "
+                f"fragments recovered, {self.extended} extended, {self.split} cut at sentence ends, {self.unproven} short placements unproven and dropped, "
+                f"{self.rejected} not proven "
                 f"({self.seconds:.2f} s)")
 
 
@@ -257,6 +260,20 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
                     changed = True
             if not changed:
                 break
+
+        def run_raw(tasks):
+            nonlocal ex, local
+            if workers > 1 and len(tasks) > 1:
+                if ex is None:
+                    ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_init, initargs=(spec, params.decode))
+                return list(ex.map(_decode, tasks, chunksize=max(1, len(tasks) // (4 * workers))))
+            if local is None:
+                local = ConstrainedDecoder(spec, params.decode)
+            return [_safe_decode(local, *t) for t in tasks]
+
+        if params.verify_words > 0:
+            entries = _verify_short(entries, align_fn(entries), clean, samples, rate, params, stats, run_raw)
         if params.split_sentences and sentence_ends:
             def run(tasks):
                 nonlocal ex, local
@@ -276,6 +293,29 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
             ex.shutdown(wait=True, cancel_futures=True)
     stats.seconds = time.perf_counter() - t0
     return entries, stats
+
+
+def _verify_short(entries, placed, clean, samples, rate, params, stats, run_raw):
+    """Short first-pass placements (a few words: the kind a garbled transcript matches by chance)
+    must be proven by the audio like second-pass ones; unproven ones lose their transcript (and
+    are dropped as empty)."""
+    todo = []
+    for i, (cs, ce) in sorted(placed.items()):
+        words = _words_in(clean, cs, ce)[0]
+        if words and len(entries[i].transcript.split()) <= params.verify_words:
+            todo.append((i, words))
+    if not todo:
+        return entries
+    tasks = [(samples[int(entries[i].start * rate / 1000):int(entries[i].end * rate / 1000)], w) for i, w in todo]
+    stats.tried += len(tasks)
+    out = list(entries)
+    for (i, words), (_hits, raw) in zip(todo, run_raw(tasks)):
+        # at least half the placed words proven: one short word ("a", "the") is proven by chance
+        if len(prove(raw, params.decode, min_words=1)) * 2 < len(words):
+            stats.unproven += 1
+            log.debug("second pass: fragment %d %r not proven by the audio: dropped", i, entries[i].transcript)
+            out[i] = dataclasses.replace(entries[i], transcript="", meta=dict(entries[i].meta))
+    return out
 
 
 def _split_at_sentence_ends(entries, placed, clean, sentence_ends, samples, rate, stats, run):

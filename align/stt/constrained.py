@@ -154,16 +154,20 @@ class ConstrainedDecoder:
         return self._proven(hits)
 
     def _proven(self, hits: list[WordHit]) -> list[WordHit]:
-        p = self.params
-        while hits and hits[0].score < p.min_edge_score:
-            hits = hits[1:]
-        while hits and hits[-1].score < p.min_edge_score:
-            hits = hits[:-1]
-        if len(hits) < p.min_words:
-            return []
-        frames = np.array([h.end_ms - h.start_ms for h in hits])
-        mean = float(np.dot(frames, [h.score for h in hits]) / frames.sum())
-        return hits if mean >= p.min_mean_score else []
+        return prove(hits, self.params)
+
+
+def prove(hits: list[WordHit], p: ConstrainedParams, min_words: int | None = None) -> list[WordHit]:
+    """The run of `hits` the audio proves: weak edge words trimmed, then all or nothing."""
+    while hits and hits[0].score < p.min_edge_score:
+        hits = hits[1:]
+    while hits and hits[-1].score < p.min_edge_score:
+        hits = hits[:-1]
+    if not hits or len(hits) < (p.min_words if min_words is None else min_words):
+        return []
+    frames = np.array([h.end_ms - h.start_ms for h in hits])
+    mean = float(np.dot(frames, [h.score for h in hits]) / frames.sum())
+    return hits if mean >= p.min_mean_score else []
 
 
 def _locate(run: Sequence[str], words: Sequence[str]) -> int | None:

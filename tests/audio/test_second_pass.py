@@ -162,3 +162,22 @@ def test_audio_without_a_hypothesis_proves_nothing(decoder):
     assert decoder.decode(np.zeros(800, dtype=np.int16), words(SENTENCES[0])) == []
     noise = np.random.default_rng(0).normal(0, 300, 16000).astype(np.int16)
     assert decoder.decode(noise, words(SENTENCES[0])) == []
+
+
+def test_a_short_chance_match_into_unspoken_text_is_dropped(four_sentences, doc, spec):
+    """A garbled transcript that happens to match a few words of the unspoken header is placed by
+    the text stage; the audio (sentence 2) does not prove those words, so it is dropped."""
+    original, ct, alphabet = doc
+    sp = four_sentences.sentences
+    entries = [TranscriptEntry(s.start_ms - 100, s.end_ms + 100, " ".join(words(t))) for s, t in zip(sp, SENTENCES)]
+    entries[2] = dataclasses.replace(entries[2], transcript="a preface nobody read")
+    params = AlignParams(merge=MergeParams(enabled=False))
+
+    def placed(es):
+        return {u.fragment: (u.clean_start, u.clean_end) for u in align_transcripts(es, ct, alphabet, params).utterances}
+
+    assert "preface" in ct.clean[slice(*placed(entries)[2])]      # the text stage placed it in the header
+    new, stats = second_pass(entries, placed, ct.clean, four_sentences.samples, four_sentences.rate, spec,
+                             SecondPassParams())
+    assert stats.unproven == 1 and new[2].transcript == ""
+    assert [new[k].transcript for k in (0, 1, 3)] == [entries[k].transcript for k in (0, 1, 3)]   # real ones stay
