@@ -184,6 +184,7 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
         return entries, stats
     tried: set[tuple[int, int, int]] = set()
     spent_ms = 0.0
+    few_anchors = False
     ex = None
     local = None
     try:
@@ -193,8 +194,9 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
             if _round == 0 and len(placed) < params.min_anchored * max(spoken, 1):
                 # Islands of confidence need islands: with few anchors the windows are long and
                 # many, and short common word runs could be "proven" by chance in bad audio.
-                log.info("second pass skipped: the first pass placed only %d of %d fragments (needs %.0f%%)",
-                         len(placed), spoken, 100.0 * params.min_anchored)
+                log.info("second pass: the first pass placed only %d of %d fragments (needs %.0f%%): no "
+                         "re-decoding; every placement must be proven", len(placed), spoken, 100.0 * params.min_anchored)
+                few_anchors = True
                 break
             cands = [c for c in _candidates(entries, placed, clean, params.decode.max_window_words,
                                             params.max_edge_words, params.slow_ms_per_word, params.slow_extra_words)
@@ -273,7 +275,8 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
             return [_safe_decode(local, *t) for t in tasks]
 
         if params.verify_words > 0:
-            entries = _verify_short(entries, align_fn(entries), clean, samples, rate, params, stats, run_raw)
+            entries = _verify_short(entries, align_fn(entries), clean, samples, rate, params, stats, run_raw,
+                                    every=few_anchors)
         if params.split_sentences and sentence_ends:
             def run(tasks):
                 nonlocal ex, local
@@ -295,14 +298,14 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
     return entries, stats
 
 
-def _verify_short(entries, placed, clean, samples, rate, params, stats, run_raw):
+def _verify_short(entries, placed, clean, samples, rate, params, stats, run_raw, every=False):
     """Short first-pass placements (a few words: the kind a garbled transcript matches by chance)
     must be proven by the audio like second-pass ones; unproven ones lose their transcript (and
     are dropped as empty)."""
     todo = []
     for i, (cs, ce) in sorted(placed.items()):
         words = _words_in(clean, cs, ce)[0]
-        if words and len(entries[i].transcript.split()) <= params.verify_words:
+        if words and (every or len(entries[i].transcript.split()) <= params.verify_words):
             todo.append((i, words))
     if not todo:
         return entries
