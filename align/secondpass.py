@@ -27,6 +27,7 @@ import numpy as np
 
 from .stt.constrained import ConstrainedDecoder, ConstrainedParams, prove
 from .tlog import TranscriptEntry
+from .words import label_words
 
 log = logging.getLogger(__name__)
 
@@ -92,19 +93,8 @@ def _safe_decode(d, samples, words):
 # -- candidates ----------------------------------------------------------------------------------
 def _words_in(clean: str, lo: int, hi: int) -> tuple[list[str], list[int]]:
     """Words of clean[lo:hi] and their clean-text start offsets."""
-    words, starts = [], []
-    i = lo
-    while i < hi:
-        while i < hi and clean[i] == " ":
-            i += 1
-        j = i
-        while j < hi and clean[j] != " ":
-            j += 1
-        if j > i:
-            words.append(clean[i:j])
-            starts.append(i)
-        i = j
-    return words, starts
+    toks = label_words(clean, lo, hi)
+    return [w for w, _, _ in toks], [s for _, s, _ in toks]
 
 
 def _candidates(entries, placed: dict[int, tuple[int, int]], clean: str, max_words: int, max_edge: int = 3,
