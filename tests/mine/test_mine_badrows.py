@@ -75,3 +75,40 @@ def test_skip_bad_rows_mines_the_rest_and_reports(tmp_path):
     found = {(r["src_row"], r["tgt_row"]) for r in rows}
     assert len(found & truth) >= 390
     assert "all-zero rows skipped" in p.stderr and "duplicate rows" in p.stderr
+
+
+def test_scan_matches_a_float_oracle_for_both_dtypes_and_odd_dims(tmp_path):
+    """The scan works on stored bits: compare it with plain float checks (isfinite, all zero,
+    byte-equal rows) on float16 and float32 shards, with a dimension whose rows are not a
+    multiple of 8 bytes, -0.0 rows, subnormals and duplicates across shards."""
+    for dtype, dim in (("float16", 1024), ("float16", 7), ("float32", 33)):
+        rng = np.random.default_rng(1)
+        x = rng.standard_normal((300, dim)).astype(dtype)
+        x[5, 2], x[6, 0], x[6, 1], x[250, dim - 1] = np.nan, np.inf, -np.inf, np.nan
+        x[7] = 0.0
+        x[8] = -0.0                                   # no direction either
+        x[9] = np.finfo(dtype).smallest_subnormal     # tiny but not zero, and finite
+        x[120] = x[10]                                # duplicate across the shard boundary
+        x[280] = x[10]
+        x[121] = x[11]
+        d = tmp_path / f"{dtype}{dim}"
+        d.mkdir()
+        for i in range(2):
+            np.save(d / f"e.{i:03d}.npy", x[i * 100 : (i + 1) * 100] if i == 0 else x[100:])
+        ss = open_shards(str(d / "e.[0-9][0-9][0-9].npy"), "k")
+        rep = scan(ss, skip_bad_rows=True)
+        bad = ~np.isfinite(x.astype(np.float64))
+        want_bad = [(int(r), int(bad[r].sum())) for r in np.nonzero(bad.any(axis=1))[0]]
+        got_bad = [(int(ss.starts[0 if p.endswith("000.npy") else 1]) + r, c) for p, r, c in rep.nonfinite]
+        assert got_bad == want_bad, dtype
+        zero = ~bad.any(axis=1) & (x.astype(np.float64) == 0).all(axis=1)
+        assert rep.zero_rows == int(zero.sum()) == 2
+        assert rep.skipped.tolist() == sorted(set(np.nonzero(bad.any(axis=1) | zero)[0].tolist()))
+        groups: dict[bytes, list[int]] = {}
+        for r in range(len(x)):
+            if not (bad[r].any() or zero[r]):
+                groups.setdefault(x[r].tobytes(), []).append(r)
+        want = sorted(v for v in groups.values() if len(v) > 1)
+        assert rep.duplicate_groups == len(want) == 2
+        assert rep.duplicate_rows == sum(len(v) - 1 for v in want) == 3
+        assert rep.duplicate_examples == [v[:10] for v in want]
