@@ -177,6 +177,20 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
     few_anchors = False
     ex = None
     local = None
+
+    def decode_all(tasks):
+        """(hypothesis, raw) per task, in order, as they finish: in a spawn pool of `workers`
+        processes (made on first use, reused by every later call) or in this process."""
+        nonlocal ex, local
+        if workers > 1 and len(tasks) > 1:
+            if ex is None:
+                ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_init, initargs=(spec, params.decode))
+            return ex.map(_decode, tasks, chunksize=max(1, len(tasks) // (4 * workers)))
+        if local is None:
+            local = ConstrainedDecoder(spec, params.decode)
+        return (_safe_decode(local, *t) for t in tasks)
+
     try:
         for _round in range(params.max_rounds):
             placed = align_fn(entries)
@@ -219,15 +233,7 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
                 a, b = int(e.start * rate / 1000), int(e.end * rate / 1000)
                 tasks.append((samples[a:b], _words_in(clean, lo, hi)[0]))
             stats.tried += len(tasks)
-            if workers > 1 and len(tasks) > 1:
-                if ex is None:
-                    ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_init, initargs=(spec, params.decode))
-                results = ex.map(_decode, tasks, chunksize=max(1, len(tasks) // (4 * workers)))
-            else:
-                if local is None:
-                    local = ConstrainedDecoder(spec, params.decode)
-                results = (_safe_decode(local, *t) for t in tasks)
+            results = decode_all(tasks)
             changed = False
             with progress(total=len(tasks), enabled=show_progress, desc="second pass", unit="fragment") as bar:
                 for (i, lo, hi, cur), (hits, raw) in zip(cands, results):
@@ -254,30 +260,14 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
                 break
 
         def run_raw(tasks):
-            nonlocal ex, local
-            if workers > 1 and len(tasks) > 1:
-                if ex is None:
-                    ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_init, initargs=(spec, params.decode))
-                return list(ex.map(_decode, tasks, chunksize=max(1, len(tasks) // (4 * workers))))
-            if local is None:
-                local = ConstrainedDecoder(spec, params.decode)
-            return [_safe_decode(local, *t) for t in tasks]
+            return list(decode_all(tasks))
 
         if params.verify_words > 0:
             entries = _verify_short(entries, align_fn(entries), clean, samples, rate, params, stats, run_raw,
                                     every=few_anchors)
         if params.split_sentences and sentence_ends:
             def run(tasks):
-                nonlocal ex, local
-                if workers > 1 and len(tasks) > 1:
-                    if ex is None:
-                        ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_init, initargs=(spec, params.decode))
-                    return [h for h, _raw in ex.map(_decode, tasks, chunksize=max(1, len(tasks) // (4 * workers)))]
-                if local is None:
-                    local = ConstrainedDecoder(spec, params.decode)
-                return [_safe_decode(local, *t)[0] for t in tasks]
+                return [h for h, _raw in decode_all(tasks)]
 
             entries = _split_at_sentence_ends(entries, (final_align_fn or align_fn)(entries), clean, sentence_ends,
                                               samples, rate, stats, run)
