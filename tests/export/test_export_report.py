@@ -100,6 +100,8 @@ class Browser:
              "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
              "--mute-audio", f"--user-data-dir={profile}", "--remote-debugging-port=0", "--window-size=1200,900",
              "about:blank"],
+            # Chromium puts its singleton socket folder in TMPDIR: keep it inside the test's folder
+            env={**os.environ, "TMPDIR": profile},
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         url = None
         deadline = time.time() + 30
