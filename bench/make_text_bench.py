@@ -666,11 +666,21 @@ def stt_messy(words: list[str], rng: Random, noise: float) -> str:
 
 def make_messy_case(kind: str, seed: int, target_chars: int = 100_000, noise: float = 0.05,
                     junk_fraction: float = 0.05, footnote_rate: float = 0.004, hyphen_rate: float = 0.15,
-                    pause_at_punctuation: float = 0.75, footnote_bodies: bool = True) -> Case:
+                    pause_at_punctuation: float = 0.75, footnote_bodies: bool = True,
+                    reader: str = "natural", hesitation: float = 0.1) -> Case:
     """One messy case of `kind` (licenses, tech, prose); fragments of 4-20 spoken words run
     across page breaks; truth spans cover the spoken words (the inserts inside them included).
     pause_at_punctuation: share of the cuts moved to punctuation within 3 words (where a reader
-    pauses); the others fall between any two words."""
+    pauses). The other cuts depend on `reader`:
+    - "natural" (default): they fall at a phrase boundary without punctuation (after a word a
+      reader can pause on: not an article, preposition, auxiliary, conjunction ... that leans on
+      the next word), except a share `hesitation` of them (a reader's hesitation) that fall
+      between any two words; the reader has its own speaking rate (ms per character, drawn per
+      case), each fragment's duration varies around it (log-normal) and includes short pauses at
+      its inner punctuation; pauses between fragments are longer at sentence ends than at
+      commas, and shortest at phrase boundaries and hesitations;
+    - "legacy" (the first version, for comparison): they fall between any two words; every
+      fragment lasts 60 ms per character +-15% (uniform); pauses are 150-1200 ms anywhere."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)}")
     rng = Random(seed * 1000 + sorted(KINDS).index(kind))
@@ -690,6 +700,9 @@ def make_messy_case(kind: str, seed: int, target_chars: int = 100_000, noise: fl
     book = build_messy_book(docs, rng, footnote_rate, hyphen_rate, footnote_bodies)
     spoken = book.words
     # fragment cuts never split the words of one token ("one hundred and five")
+    if reader not in ("natural", "legacy"):
+        raise ValueError("reader must be 'natural' or 'legacy'")
+    natural = reader == "natural"
     frags = []
     w = 0
     while w < len(spoken):
@@ -700,6 +713,10 @@ def make_messy_case(kind: str, seed: int, target_chars: int = 100_000, noise: fl
                     if re.search(r"[.,;:!?]|\n\s*\n", book.text[spoken[t - 1][2]:spoken[t][1]])]
             if near:
                 b = min(near, key=lambda t: (abs(t - b), t))
+            elif natural and rng.random() >= hesitation:
+                b = _phrase_cut(spoken, w, b)
+        elif b < len(spoken) and natural and rng.random() >= hesitation:
+            b = _phrase_cut(spoken, w, b)
         while b < len(spoken) and spoken[b][3] == spoken[b - 1][3]:
             b += 1
         if len(spoken) - b < MIN_WORDS:
@@ -715,11 +732,19 @@ def make_messy_case(kind: str, seed: int, target_chars: int = 100_000, noise: fl
     tlog: list[dict[str, Any]] = []
     truth: list[dict[str, Any]] = []
     t = rng.randint(*PAUSE_MS)
-    for f in frags:
+    ms_per_char = rng.uniform(50, 75) if natural else MS_PER_CHAR  # this reader's speaking rate
+    for k, f in enumerate(frags):
         transcript = stt_messy(f["words"], rng, noise)
-        dur = max(1, round(MS_PER_CHAR * len(" ".join(f["words"])) * rng.uniform(0.85, 1.15)))
+        if natural:
+            dur = _natural_duration(book.text, f, ms_per_char, rng)
+        else:
+            dur = max(1, round(MS_PER_CHAR * len(" ".join(f["words"])) * rng.uniform(0.85, 1.15)))
         tlog.append({"start": t, "end": t + dur, "transcript": transcript})
-        t += dur + rng.randint(*PAUSE_MS)
+        if natural:
+            nxt = frags[k + 1] if k + 1 < len(frags) else None
+            t += dur + _natural_pause(book.text, f, nxt, rng)
+        else:
+            t += dur + rng.randint(*PAUSE_MS)
         span = f["span"]
         truth.append({"junk": f["junk"], "orig_start": None if span is None else span[0],
                       "orig_end": None if span is None else span[1], "words": " ".join(f["words"])})
@@ -727,6 +752,50 @@ def make_messy_case(kind: str, seed: int, target_chars: int = 100_000, noise: fl
     stats = {"kind": kind, "seed": seed, "book_chars": len(book.text), "fragments": len(tlog),
              "junk": sum(1 for x in truth if x["junk"]), "inserts_inside_fragments": inside}
     return Case(book.text, tlog, truth, book.inserted, stats)
+
+
+# Words a reader does not pause after: they lean on the next word (articles, prepositions,
+# possessives, auxiliaries, conjunctions, subordinators). The generator's own list, kept apart
+# from the aligner's.
+PROCLITIC = frozenset(
+    "a an the of to in on at for with by from into onto upon unto about over under through between "
+    "among against within without after before during than as and or but nor if when while because "
+    "although though since unless until whether where that which who whom whose this these those my "
+    "your his her its our their thy thine is are was were be been being am will shall would should can "
+    "could may might must do does did has have had not no every each any some all such very so".split()
+)
+
+
+def _phrase_cut(spoken, w: int, b: int) -> int:
+    """The cut nearest b (within 3 words) after a word a reader can pause on; b if none."""
+    near = [t for t in range(max(w + 2, b - 3), min(len(spoken), b + 4)) if spoken[t - 1][0] not in PROCLITIC]
+    return min(near, key=lambda t: (abs(t - b), t)) if near else b
+
+
+def _natural_duration(text: str, f, ms_per_char: float, rng: Random) -> int:
+    """Speech time of a fragment: its characters at the reader's rate, varied per fragment
+    (log-normal, sigma 0.08), plus short pauses the VAD did not cut at its inner punctuation.
+    Words the speech-to-text later loses are spoken, so they count."""
+    chars = len(" ".join(f["words"]))
+    dur = ms_per_char * chars * rng.lognormvariate(0.0, 0.08)
+    if f["span"] is not None:
+        inner = text[f["span"][0]:f["span"][1]]
+        dur += sum(rng.randint(40, 250) for _ in re.finditer(r"[,;:]\s", inner))
+        dur += sum(rng.randint(100, 300) for _ in re.finditer(r"[.!?]\s", inner))
+    return max(1, round(dur))
+
+
+def _natural_pause(text: str, f, nxt, rng: Random) -> int:
+    """Silence after fragment f: longer at a sentence end than at a comma, shortest at a phrase
+    boundary or a hesitation (and anywhere next to junk)."""
+    if nxt is None or f["span"] is None or nxt["span"] is None:
+        return rng.randint(*PAUSE_MS)
+    between = text[f["span"][1]:nxt["span"][0]]
+    if re.search(r"[.!?]|\n\s*\n", between):
+        return rng.randint(400, 1500)
+    if re.search(r"[,;:]", between):
+        return rng.randint(250, 900)
+    return rng.randint(150, 600)
 
 
 def write_case(case: Case, out: str | Path) -> None:

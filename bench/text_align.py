@@ -7,6 +7,7 @@ rough, gap, metrics) on one core, warm (numba's compiled code loaded), median of
     python3 bench/text_align.py                 # 25k, 50k, 100k characters, unrelated text, near copies
     python3 bench/text_align.py --sizes 100000 --repeat 5
     python3 bench/text_align.py --messy-only     # issue 9: 3 kinds x 3 seeds of messy books
+    python3 bench/text_align.py --messy-only --reader legacy both   # the first messy reader too
 """
 
 from __future__ import annotations
@@ -89,6 +90,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="seeds of the messy cases")
     ap.add_argument("--messy-only", action="store_true", help="only the messy cases")
     ap.add_argument("--no-messy", action="store_true", help="only today's cases")
+    ap.add_argument("--reader", nargs="+", default=["natural"], choices=["natural", "legacy"],
+                    help="messy reader model(s): natural (cuts at pauses a reader makes) or legacy (cuts anywhere)")
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the issue asks
@@ -141,18 +144,18 @@ def verbatim_check(case, r, params) -> None:
 
 def messy(args) -> None:
     """Messy books (make_messy_case): exact % per kind and seed, junk accepted, time per stage."""
-    print(f"{'kind':<10}{'seed':>5}{'chars':>8}{'frags':>7}{'real':>6}{'exact':>7}{'exact %':>9}{'ins.in':>7}"
+    print(f"{'kind':<10}{'reader':>8}{'seed':>5}{'chars':>8}{'frags':>7}{'real':>6}{'exact':>7}{'exact %':>9}{'ins.in':>7}"
           f"{'ok':>5}{'junk':>6}{'j.acc':>6}{'cpu s':>7}   normalise / index / rough / gap / metrics s")
-    for kind in args.kinds:
-        for seed in args.seeds:
-            case = make_messy_case(kind, seed)
+    for kind, reader, seed in ((k, r, s) for k in args.kinds for r in args.reader for s in args.seeds):
+        if True:
+            case = make_messy_case(kind, seed, reader=reader)
             t0 = time.process_time()
             ct = normalise(case.book, [Phrase(0, len(case.book))], EN)
             t_norm = time.process_time() - t0
             r = run_case(case, args.repeat, ct)
             pct = 100.0 * r["exact"] / max(r["real"], 1)
             tm = r["timings"]
-            print(f"{kind:<10}{seed:>5}{r['chars']:>8}{r['fragments']:>7}{r['real']:>6}{r['exact']:>7}{pct:>9.2f}"
+            print(f"{kind:<10}{reader:>8}{seed:>5}{r['chars']:>8}{r['fragments']:>7}{r['real']:>6}{r['exact']:>7}{pct:>9.2f}"
                   f"{r['inside']:>7}{r['inside_ok']:>5}{r['junk']:>6}{r['junk_accepted']:>6}{r['cpu'] + t_norm:>7.3f}   "
                   f"{t_norm:.3f} / {tm['index']:.3f} / {tm['rough']:.3f} / {tm['gap']:.3f} / {tm['metrics']:.3f}")
             for i, words, got in r["wrong"][: args.show_wrong]:

@@ -55,7 +55,8 @@ class EdgeParams:
     w_phrase: float = 1.5
     w_separator: float = 5.0
     w_leaning: float = 1.0
-    w_duration: float = 2.0          # weight of the durations' fit (see claim_gaps)
+    w_duration: float = 1.0          # weight of the durations' fit (see claim_gaps)
+    claim_across: int = 1            # unplaced (junk) fragments a claim may reach across
     bridge: bool = True              # --align-no-bridge
     bridge_min_chars: int = 10       # an unmatched transcript end this long is looked for across an insert
     bridge_max_chars: int = 400      # --align-bridge-max: longest unread stretch bridged (clean characters)
@@ -130,29 +131,109 @@ def _boundary_strength(ct: CleanText, left_end: int, right_start: int, p: EdgePa
     return 0.0
 
 
-def speaking_rate(entries, kept) -> tuple[float, float] | None:
-    """(median milliseconds per clean character of the placed fragments, their relative spread:
-    1.4826 * median absolute deviation / median, at least 0.05), or None."""
-    rates = [(entries[i].end - entries[i].start) / (ce - cs) for i, (cs, ce) in kept if ce > cs and entries[i].end > entries[i].start]
-    if len(rates) < 5:
+_SENT_MARK = re.compile(r"[.!?\u2026][\"')\]\u2019\u201d]*\s|\n[ \t\r]*\n")
+_PHRASE_MARK = re.compile(r"[,;:\u2014)][\"'\u2019\u201d]*\s")
+
+
+def inner_pauses(ct: CleanText, cs: int, ce: int) -> tuple[int, int]:
+    """(phrase marks, sentence ends) between the words of clean[cs:ce], in the original: places
+    where a reader pauses briefly inside one fragment (a pause the VAD did not cut)."""
+    if ce - cs < 2:
+        return 0, 0
+    seg = ct.original[int(ct.positions[cs]):int(ct.ends[ce - 1])]
+    return len(_PHRASE_MARK.findall(seg)), len(_SENT_MARK.findall(seg))
+
+
+@dataclass(frozen=True)
+class RateModel:
+    """A fragment's expected duration: ms_per_char * clean characters + the short pauses at its
+    inner punctuation; `spread` is the relative misfit of one fragment (robust)."""
+
+    ms_per_char: float
+    phrase_ms: float
+    sentence_ms: float
+    spread: float
+
+    def expected(self, chars: int, phrases: int, sentences: int) -> float:
+        return self.ms_per_char * chars + self.phrase_ms * phrases + self.sentence_ms * sentences
+
+
+def speaking_rate(ct: CleanText, entries, kept) -> RateModel | None:
+    """The document's speaking rate, fitted on the placed fragments: least squares of duration on
+    (clean characters, inner phrase marks, inner sentence ends), twice with outliers (misplaced
+    fragments) trimmed at 3 spreads; pause terms clipped at >= 0. None with under 5 fragments."""
+    import numpy as np
+
+    rows, ys = [], []
+    for i, (cs, ce) in kept:
+        d = entries[i].end - entries[i].start
+        if ce > cs and d > 0:
+            rows.append((ce - cs, *inner_pauses(ct, cs, ce)))
+            ys.append(d)
+    if len(rows) < 5:
         return None
-    med = statistics.median(rates)
-    spread = 1.4826 * statistics.median(abs(r - med) for r in rates) / med
-    return med, max(spread, 0.05)
+    x = np.asarray(rows, dtype=float)
+    y = np.asarray(ys, dtype=float)
+    use = np.ones(len(y), dtype=bool)
+    coef = np.zeros(3)
+    spread = 0.05
+    for _ in range(3):
+        cols = [0] + [c for c in (1, 2) if x[use, c].sum() >= 5]
+        sol, *_ = np.linalg.lstsq(x[use][:, cols], y[use], rcond=None)
+        coef = np.zeros(3)
+        coef[cols] = sol
+        if (coef[1:] < 0).any():  # a pause cannot shorten speech: refit without it
+            cols = [c for c in cols if c == 0 or coef[c] >= 0]
+            sol, *_ = np.linalg.lstsq(x[use][:, cols], y[use], rcond=None)
+            coef = np.zeros(3)
+            coef[cols] = sol
+        if coef[0] <= 0:
+            return None
+        pred = x @ coef
+        rel = (y - pred) / pred
+        med = float(np.median(rel[use]))
+        spread = max(1.4826 * float(np.median(np.abs(rel[use] - med))), 0.05)
+        use = np.abs(rel - med) <= 3 * spread
+    return RateModel(float(coef[0]), float(coef[1]), float(coef[2]), spread)
 
 
-def claim_gaps(ct: CleanText, entries, kept: list[tuple[int, tuple[int, int]]], p: EdgeParams) -> list[tuple[int, tuple[int, int]]]:
-    """`kept` (fragment index, clean span) in order -> the same with short gaps claimed."""
+def _neighbours(entries, i: int, j: int, placed: set, patterns, gap_chars: int, p: EdgeParams) -> bool:
+    """Are fragments i < j neighbours in the audio? Consecutive with a pause of at most
+    max_pause_ms, or with at most `claim_across` unplaced fragments between (junk: a cough, a
+    remark) whose transcripts are clearly longer than the gap's text (else they may be its reading),
+    each pause at most max_pause_ms."""
+    if j - i - 1 > p.claim_across:
+        return False
+    for k in range(i, j):
+        if entries[k + 1].start - entries[k].end > p.max_pause_ms:
+            return False
+    if j == i + 1:
+        return True
+    between = range(i + 1, j)
+    if any(k in placed for k in between):
+        return False
+    said = sum(len(patterns[k].replace(" ", "")) for k in between) if patterns is not None else 0
+    return said >= 2 * gap_chars + 8
+
+
+def claim_gaps(ct: CleanText, entries, kept: list[tuple[int, tuple[int, int]]], p: EdgeParams,
+               patterns=None) -> list[tuple[int, tuple[int, int]]]:
+    """`kept` (fragment index, clean span) in order -> the same with short gaps claimed.
+    `patterns`: the clean transcripts (needed to claim across unplaced fragments)."""
     out = [(i, list(span)) for i, span in kept]
-    rate = speaking_rate(entries, kept)
+    rate = speaking_rate(ct, entries, kept) if p.w_duration > 0 else None
     clean = ct.clean
+    placed = {i for i, _ in kept}
     for k in range(len(out) - 1):
         (i, a), (j, b) = out[k], out[k + 1]
-        if j != i + 1 or entries[j].start - entries[i].end > p.max_pause_ms or b[0] <= a[1]:
+        if b[0] <= a[1] or j <= i:
             continue
         gap = clean[a[1]:b[0]]
         words = [(m.start() + a[1], m.end() + a[1]) for m in re.finditer(r"[^ ]+", gap)]
-        if not words or len(words) > p.max_words or sum(e - s for s, e in words) > p.max_chars:
+        n_chars = sum(e - s for s, e in words)
+        if not words or len(words) > p.max_words or n_chars > p.max_chars:
+            continue
+        if not _neighbours(entries, i, j, placed, patterns if j > i + 1 else None, n_chars, p):
             continue
         # candidate split c: words[:c] to the left utterance, words[c:] to the right one
         toks = [(a[1] - 1, a[1])] + words + [(b[0], b[0] + 1)]
@@ -161,16 +242,17 @@ def claim_gaps(ct: CleanText, entries, kept: list[tuple[int, tuple[int, int]]], 
             left_end = toks[c][1]
             right_start = toks[c + 1][0]
             score = _boundary_strength(ct, left_end, right_start, p)
-            if c > 0 and clean[words[c - 1][0]:words[c - 1][1]] in LEANING:
+            # the word before the split (a gap word, or the left utterance's own last word)
+            last = clean[words[c - 1][0]:words[c - 1][1]] if c > 0 else clean[_word_start(clean, a[1]):a[1]]
+            if last in LEANING:
                 score -= p.w_leaning
-            if rate:
-                # how many spreads each fragment's duration misses its text length by (Gaussian
-                # log-likelihood): self-calibrating, weak when the speaking rate varies a lot
-                med, spread = rate
-                la = max(left_end - a[0], 1)
-                lb = max(b[1] - right_start, 1)
-                za = ((entries[i].end - entries[i].start) / med - la) / (spread * la)
-                zb = ((entries[j].end - entries[j].start) / med - lb) / (spread * lb)
+            if rate is not None:
+                # each fragment's duration against the one the document's speaking rate expects
+                # for the text it would then hold (Gaussian log-likelihood in relative misfit)
+                ea = rate.expected(left_end - a[0], *inner_pauses(ct, a[0], left_end))
+                eb = rate.expected(b[1] - right_start, *inner_pauses(ct, right_start, b[1]))
+                za = ((entries[i].end - entries[i].start) - ea) / (rate.spread * ea)
+                zb = ((entries[j].end - entries[j].start) - eb) / (rate.spread * eb)
                 score -= p.w_duration * (za * za + zb * zb) / 2
             if best is None or score > best + 1e-9:
                 best, best_c = score, c

@@ -328,7 +328,7 @@ def align_transcripts(
         sw = params.rough.search.sw
         kept, cuts = bridge(ct.clean, index.text, patterns, kept, params.edges, sw.match, sw.mismatch, sw.gap)
     if params.edges.claim_gaps:
-        kept = claim_gaps(ct, entries, kept, params.edges)
+        kept = claim_gaps(ct, entries, kept, params.edges, patterns)
     groups = merge_groups(ct, entries, kept, params.merge) if params.merge.enabled else [[k] for k in kept]
     spans = [(g[0][1][0], g[-1][1][1]) for g in groups]
     orig = original_spans(ct, spans)
