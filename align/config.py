@@ -80,7 +80,7 @@ class AlignConfig:
     vad: VadParams = VadParams()
     stt: SttParams = SttParams()
     alphabet: Optional[str] = None       # alphabet file; None: models/en/alphabet.txt (or English letters)
-    meaningful_newlines: bool = False    # plain text: each line is a phrase
+    meaningful_newlines: Optional[bool] = None  # plain text: each line is a phrase (None: when the text reads line by line)
     start: int = 0                       # skip this many transcript fragments
     num_samples: Optional[int] = None    # then align at most this many (None or 0: all)
     pretty: bool = False                 # indent JSON outputs

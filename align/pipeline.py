@@ -234,6 +234,9 @@ def _align_document(job: DocumentJob, config: AlignConfig, alphabet, write: bool
     original, phrases = read_script(job.script, config.meaningful_newlines, config.run.text_max_bytes or None)
     if not original.strip():
         raise UserError(f"{job.script}: the text file is empty")
+    if config.meaningful_newlines is None and len(phrases) > 1 and Path(job.script).suffix != ".script":
+        log.info("%s: the text reads line by line (verse, or one prompt per line): each of its %d lines is a "
+                 "phrase (--text-lines wrapped reads it as prose)", job.script, len(phrases))
     t0 = time.perf_counter()
     ct = normalise(original, phrases, alphabet, config.align.text)
     t_norm = time.perf_counter() - t0

@@ -133,7 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: $ALIGN_CACHE_DIR/lm or ~/.cache/align/lm)")
 
     g = p.add_argument_group("text normalisation")
-    g.add_argument("--text-meaningful-newlines", action="store_true", help="plain text: each line is a phrase")
+    g.add_argument("--text-lines", choices=("auto", "phrases", "wrapped"), default="auto",
+                   help="plain text: each line is a phrase (phrases: verse, lists of prompts), or lines are "
+                   "only wrapped (wrapped: prose); auto, the default, takes phrases when at least 80%% of "
+                   "4 or more lines start with a capital letter")
+    g.add_argument("--text-meaningful-newlines", action="store_true", help="the same as --text-lines phrases")
     g.add_argument("--text-max-bytes", type=int, default=None, metavar="BYTES",
                    help="refuse a text file larger than this before reading it (aligning needs about 40 bytes "
                    "of memory per byte of text; 0: no limit; default 50000000)")
@@ -343,7 +347,8 @@ def config_from_args(args: argparse.Namespace):
                        downsample=args.words_downsample)
     unaligned = UnalignedParams(long_words=args.unaligned_long_words, min_audio_ms=args.unaligned_min_audio_ms)
     config = AlignConfig(align=params, vad=vad, stt=stt, alphabet=str(args.alphabet) if args.alphabet else None,
-                       meaningful_newlines=args.text_meaningful_newlines, start=args.start,
+                       meaningful_newlines=True if args.text_meaningful_newlines else {"auto": None, "phrases": True, "wrapped": False}[args.text_lines],
+                       start=args.start,
                        num_samples=args.num_samples, pretty=args.output_pretty, run=run,
                        audio_merge=not args.no_merge, max_utterance_s=args.max_utterance_duration,
                        second_pass=second,

@@ -31,14 +31,37 @@ def check_text_size(path: Path, max_bytes: int | None) -> None:
                         f"it into smaller documents, or raise --text-max-bytes")
 
 
-def read_script(path: str | os.PathLike, meaningful_newlines: bool = False,
+# Verse and lists of prompts start (nearly) every line with a capital; hard-wrapped prose starts
+# a line with one only where a sentence or a name happens to fall (about one line in five).
+LINE_CAPITAL_SHARE = 0.8
+LINE_MIN_LINES = 4
+
+
+def lines_are_phrases(original: str) -> bool:
+    """Whether a plain text reads line by line (verse, a list of prompts, one sentence per line):
+    at least 4 non-empty lines, of which at least 80% begin with an upper-case letter (after
+    leading spaces, quotes, brackets and dashes). Texts in scripts without case never qualify."""
+    lines = [ln for ln in original.split("\n") if ln.strip()]
+    if len(lines) < LINE_MIN_LINES:
+        return False
+    capital = 0
+    for ln in lines:
+        for ch in ln:
+            if ch.isalpha():
+                capital += ch.isupper()
+                break
+    return capital >= LINE_CAPITAL_SHARE * len(lines)
+
+
+def read_script(path: str | os.PathLike, meaningful_newlines: bool | None = False,
                 max_bytes: int | None = TEXT_MAX_BYTES) -> tuple[str, list[Phrase]]:
     """Return (original text, phrases).
 
     `.script` files are a JSON list of objects with a string `text` and any other keys (meta);
     their original text is the entries' texts joined by newlines. A plain-text file is its own
-    original text: one phrase, or one per line with `meaningful_newlines`. A file larger than
-    `max_bytes` is refused before it is read (None: no limit).
+    original text: one phrase, or one per line with `meaningful_newlines` (None: when
+    `lines_are_phrases` says the text reads line by line). A file larger than `max_bytes` is
+    refused before it is read (None: no limit).
     """
     path = Path(path)
     check_text_size(path, max_bytes)
@@ -62,6 +85,8 @@ def read_script(path: str | os.PathLike, meaningful_newlines: bool = False,
             pos += len(text) + 1
         return original, phrases
     original = read_text(path, "text file")
+    if meaningful_newlines is None:
+        meaningful_newlines = lines_are_phrases(original)
     if not meaningful_newlines:
         return original, [Phrase(0, len(original))]
     phrases, pos = [], 0

@@ -1,0 +1,50 @@
+"""Plain texts that read line by line (verse, prompt lists) make one phrase per line by default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from align.text.script import lines_are_phrases, read_script
+
+VERSE = """Shall I compare thee to a summer's day?
+Thou art more lovely and more temperate:
+Rough winds do shake the darling buds of May,
+And summer's lease hath all too short a date;
+"""
+PROSE = """The licenses for most software and other practical works are designed
+to take away your freedom to share and change the works.  By contrast,
+the GNU General Public License is intended to guarantee your freedom to
+share and change all versions of a program--to make sure it remains free
+software for all its users.  We, the Free Software Foundation, use the
+GNU General Public License for most of our software; it applies also to
+any other work released specifically by its authors.  You can apply it to
+your programs, too.
+"""
+
+
+def test_verse_and_prompts_read_by_line():
+    assert lines_are_phrases(VERSE)
+    assert lines_are_phrases("  \"Yes,\" he said.\n(Then) A pause.\n- Begin here.\nOne more prompt.\n")
+
+
+def test_wrapped_prose_short_texts_and_caseless_scripts_do_not():
+    assert not lines_are_phrases(PROSE)
+    assert not lines_are_phrases("One line.\nTwo lines.\nThree lines.\n")   # too few lines to tell
+    assert not lines_are_phrases("\n".join(["你好世界"] * 6))                  # no case to read
+    # one line in five without a capital is allowed, two in six are not
+    assert lines_are_phrases(VERSE + "and often is his gold complexion dimm'd;\n")
+    assert not lines_are_phrases(VERSE + "sometime too hot the eye of heaven shines,\nand often is his gold complexion dimm'd;\n")
+
+
+@pytest.mark.parametrize("setting,want", [(None, 4), (True, 4), (False, 1)])
+def test_read_script_phrases(tmp_path: Path, setting, want):
+    p = tmp_path / "verse.txt"
+    p.write_text("\n" + VERSE + "\n", encoding="utf-8")
+    original, phrases = read_script(p, setting)
+    assert len(phrases) == want
+    if want == 4:
+        assert [original[ph.start:ph.end] for ph in phrases] == VERSE.splitlines()
+    p.write_text(PROSE, encoding="utf-8")
+    assert len(read_script(p, None)[1]) == 1
