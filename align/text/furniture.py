@@ -12,7 +12,11 @@ leaves out (so an utterance simply spans them):
 - footnote marks right after a word: superscript digits ("word¹"), bracketed numbers ("word[3]");
 - line-end hyphenation: "circum-\\nvention" reads as one word, so "-\\n" and the indentation after
   it are left out (only before a lower-case letter: "Randers-\\nPehrson" keeps its hyphen);
-- soft hyphens (U+00AD).
+- soft hyphens (U+00AD);
+- footnote text at the foot of a page: lines starting with a footnote mark ("¹ See ...",
+  "[3] ...", "* ...") right above a running head or page number, whose marks occur in the page;
+- a word hyphenated across a page break ("circum-" / running head / "vention") is joined as
+  line-end hyphenation is.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ class FurnitureParams:
     min_page_lines: int = 10        # running heads repeat at least this many lines apart (median)
     regularity: float = 0.3         # gaps (in lines) within this fraction of their median ...
     regular_share: float = 0.75     # ... for at least this share of them: page-like spacing
+    footnote_bodies: bool = True    # footnote text right above a running head / page number
 
 
 class Removed(NamedTuple):
@@ -98,6 +103,91 @@ def _interrupts(text: str, lines, idx: list[int], skip: dict, p: FurnitureParams
 _CLOSING = frozenset(".!?:;\"'\u201d\u2019)]}")
 
 
+_NOTE_LINE = re.compile(r"^[ \t]*(?P<mark>[" + _SUPERSCRIPTS + r"]+|\[\d{1,3}\]|\*{1,3}|\u2020|\u2021)[ \t]+\S")
+
+
+def _mark_used(body: str, mark: str) -> bool:
+    """Does the page's text carry footnote mark `mark` right after a word or punctuation?"""
+    if mark[0] in "*\u2020\u2021":
+        return re.search(r"(?<=[^\W\d_]|[.,;:!?)\]\"'])" + re.escape(mark) + r"(?![*\u2020\u2021])", body) is not None
+    return re.search(r"(?<=[^\W_]|[.,;:!?)\]\"'])" + re.escape(mark), body) is not None
+
+
+def _next_to(text: str, lines, li: int, marked: set) -> bool:
+    """Is the nearest non-blank line above or below line li one of `marked`?"""
+    for step in (-1, 1):
+        k = li + step
+        while 0 <= k < len(lines) and not text[lines[k][0]:lines[k][1]].strip():
+            k += step
+        if k in marked:
+            return True
+    return False
+
+
+def _footnote_bodies(text: str, lines, page_lines: dict) -> dict[int, str]:
+    """Lines of footnote text at the foot of a page: a run of lines, each starting with a
+    footnote mark ("¹ ...", "[3] ...", "* ..."), right above a running head or page number (or at
+    the end of the text), every mark of which occurs after a word in the page's text above. Their
+    text is nobody's reading of the page (a narrator reads notes apart, if at all)."""
+    out: dict[int, str] = {}
+    bounds = sorted(page_lines) + [len(lines)]
+    prev = -1
+    for li in bounds:
+        k = li - 1
+        while k > prev and (k in page_lines or not text[lines[k][0]:lines[k][1]].strip()):
+            k -= 1
+        block = []
+        while k > prev:
+            line = text[lines[k][0]:lines[k][1]]
+            if line.strip():
+                m = _NOTE_LINE.match(line)
+                if not m:
+                    break
+                block.append((k, m.group("mark")))
+            k -= 1
+        if block:
+            top = block[-1][0]
+            body = text[lines[prev][1] if prev >= 0 else 0:lines[top][0]]
+            if all(_mark_used(body, mark) for _, mark in block):
+                for kk, _ in block:
+                    out[kk] = "footnote"
+        prev = li
+    return out
+
+
+def _hyphens_across(text: str, lines, page_lines: dict) -> list[Removed]:
+    """A word hyphenated at the last line of a page and ended on the next ("circum-" / running
+    head / "vention"): the hyphen, the blank lines between and the continuation's indentation
+    (the furniture lines are removed on their own)."""
+    out: list[Removed] = []
+    done = set()
+    for li in sorted(page_lines):
+        if li in done:
+            continue
+        k = li - 1
+        while k >= 0 and (k in page_lines or not text[lines[k][0]:lines[k][1]].strip()):
+            k -= 1
+        n = li + 1
+        while n < len(lines) and (n in page_lines or not text[lines[n][0]:lines[n][1]].strip()):
+            n += 1
+        done.update(range(k + 1, n))
+        if k < 0 or n >= len(lines):
+            continue
+        before = text[lines[k][0]:lines[k][1]]
+        m = re.search(r"(?<=[^\W\d_])-[ \t]*\r?\n$", before)
+        after = text[lines[n][0]:lines[n][1]]
+        first = len(after) - len(after.lstrip(" \t"))
+        if m is None or not after[first:first + 1].islower():
+            continue
+        out.append(Removed(lines[k][0] + m.start(), lines[k][1], "hyphen"))
+        for b in range(k + 1, n):
+            if b not in page_lines:
+                out.append(Removed(lines[b][0], lines[b][1], "hyphen"))
+        if first:
+            out.append(Removed(lines[n][0], lines[n][0] + first, "hyphen"))
+    return out
+
+
 def find_furniture(text: str, params: FurnitureParams = FurnitureParams()) -> list[Removed]:
     """Sorted, disjoint original ranges that are page furniture (see the module docstring)."""
     if not params.enabled:
@@ -139,9 +229,23 @@ def find_furniture(text: str, params: FurnitureParams = FurnitureParams()) -> li
         if _regular(idx, params) and _interrupts(text, lines, idx, page_lines, params):
             for li in idx:
                 page_lines[li] = "header"
+    # A running head of a short document repeats too few times to show page-like spacing, but
+    # when (all but one of) its occurrences sit right next to a page number, it is furniture too.
+    numbered = {li for li, kind in page_lines.items() if kind == "page-number"}
+    if numbered:
+        for key, idx in groups.items():
+            near = sum(1 for li in idx if _next_to(text, lines, li, numbered))
+            # (the first page's head may have no page number before it)
+            if near >= 2 and near >= len(idx) - 1 and not any(li in page_lines for li in idx):
+                for li in idx:
+                    page_lines[li] = "header"
+    if params.footnote_bodies and page_lines:
+        page_lines.update(_footnote_bodies(text, lines, page_lines))
     for li, kind in page_lines.items():
         s, e = lines[li]
         found.append(Removed(s, e, kind))
+    if page_lines:
+        found += _hyphens_across(text, lines, page_lines)
     for m in _FOOTNOTE.finditer(text):
         found.append(Removed(m.start(), m.end(), "footnote-mark"))
     for m in _HYPHEN.finditer(text):
