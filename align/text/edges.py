@@ -27,6 +27,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from dataclasses import dataclass
@@ -42,6 +43,12 @@ LEANING = frozenset(
     "a an the of to in on at for with by from into unto upon and or but nor that as than "
     "his her my your their our its this these those whose which who".split()
 )
+# Also leaning, by the same reasoning: subordinators, quantifiers, auxiliaries and modals (an
+# utterance ending on one without punctuation after it is rare: "if | you", "will | be").
+LEANING_MORE = LEANING | frozenset(
+    "if when while because although though unless until whether every each any some no such "
+    "is are was were be been am will shall would should can could may might must do does did has have had".split()
+)
 
 
 @dataclass(frozen=True)
@@ -54,8 +61,12 @@ class EdgeParams:
     w_sentence: float = 3.0          # evidence weights (see algo.md)
     w_phrase: float = 1.5
     w_separator: float = 5.0
-    w_leaning: float = 1.0
+    w_leaning: float = 2.0
+    leaning_more: bool = True        # subordinators, quantifiers, auxiliaries lean too
+    calibrate: bool = True           # re-estimate the pause weights on the document (pause_weights)
+    calibrate_prior: float = 50.0    # pseudo-junctions of the defaults in that estimate
     w_duration: float = 1.0          # weight of the durations' fit (see claim_gaps)
+    duration_dof: float = 4.0        # Student's t degrees of freedom of the misfit (0: Gaussian)
     claim_across: int = 1            # unplaced (junk) fragments a claim may reach across
     bridge: bool = True              # --align-no-bridge
     bridge_min_chars: int = 10       # an unmatched transcript end this long is looked for across an insert
@@ -129,6 +140,95 @@ def _boundary_strength(ct: CleanText, left_end: int, right_start: int, p: EdgePa
     if any(c in PHRASE_END for c in between):
         return p.w_phrase
     return 0.0
+
+
+# Kinds of word boundary, by the evidence of a pause there (strongest first).
+B_SEP, B_SENT, B_PHRASE, B_LEAN, B_NONE = range(5)
+
+
+def _kind(strength: float, last_word: str, p: EdgeParams) -> int:
+    if strength == p.w_separator:
+        return B_SEP
+    if strength == p.w_sentence:
+        return B_SENT
+    if strength == p.w_phrase:
+        return B_PHRASE
+    return B_LEAN if last_word in (LEANING_MORE if p.leaning_more else LEANING) else B_NONE
+
+
+def _population(ct: CleanText, p: EdgeParams):
+    """How many word boundaries of each kind the text has (vectorised over the clean text)."""
+    import numpy as np
+
+    clean = ct.clean
+    n = len(clean)
+    if n < 3:
+        return np.zeros(5)
+    codes = np.frombuffer(clean.encode("utf-32-le"), dtype="<u4")
+    sp = np.flatnonzero(codes == 32)
+    sp = sp[(sp > 0) & (sp < n - 1)]
+    sp = sp[(codes[sp - 1] != 32) & (codes[sp + 1] != 32)]
+    if not len(sp):
+        return np.zeros(5)
+    lo = np.asarray(ct.ends)[sp - 1].astype(np.int64)
+    hi = np.asarray(ct.positions)[sp + 1].astype(np.int64)
+    ocodes = np.frombuffer(ct.original.encode("utf-32-le"), dtype="<u4")
+
+    def present(mask):
+        cum = np.concatenate(([0], np.cumsum(mask)))
+        return cum[np.maximum(hi, lo)] - cum[lo] > 0
+
+    sent = present(np.isin(ocodes, [ord(c) for c in SENTENCE_END]))
+    para = np.zeros(len(ocodes), dtype=bool)
+    para[[m.start() for m in _PARA.finditer(ct.original)]] = True
+    sent |= present(para)
+    phrase = present(np.isin(ocodes, [ord(c) for c in PHRASE_END]))
+    ph = np.asarray(ct.phrase_of)
+    sep = (ph[sp] < 0) | (ph[sp - 1] != ph[sp + 1])
+    lean_words = LEANING_MORE if p.leaning_more else LEANING
+    if "  " not in clean and clean[0] != " " and clean[-1] != " ":
+        toks = clean.split(" ")
+        lean = np.fromiter((t in lean_words for t in toks[:-1]), dtype=bool, count=len(toks) - 1)
+    else:
+        lean = np.fromiter((clean[_word_start(clean, int(k)):int(k)] in lean_words for k in sp), dtype=bool, count=len(sp))
+    kind = np.full(len(sp), B_NONE)
+    kind[lean] = B_LEAN
+    kind[phrase] = B_PHRASE
+    kind[sent] = B_SENT
+    kind[sep] = B_SEP
+    return np.bincount(kind, minlength=5)
+
+
+def pause_weights(ct: CleanText, entries, kept, p: EdgeParams) -> list[float]:
+    """Evidence weight per boundary kind for "the reader paused (and the VAD cut) here".
+
+    Defaults: separator w_separator, sentence end w_sentence, phrase mark w_phrase, after a
+    leaning word -w_leaning, anywhere else 0. With p.calibrate, re-estimated on this document:
+    junctions the transcripts fix on their own (two audio neighbours whose matches touch) show
+    where this reader pauses; a kind's weight is the log of its cut rate (cuts / boundaries of that
+    kind in the text) relative to plain boundaries, shrunk towards the default by
+    `calibrate_prior` pseudo-junctions. Separators keep their default (text structure)."""
+    import numpy as np
+
+    default = [p.w_separator, p.w_sentence, p.w_phrase, -p.w_leaning, 0.0]
+    if not p.calibrate:
+        return default
+    cuts = np.zeros(5)
+    for (i, a), (j, b) in zip(kept, kept[1:]):
+        if j != i + 1 or b[0] - a[1] > 1 or a[1] < 1 or entries[j].start - entries[i].end > p.max_pause_ms:
+            continue
+        strength = _boundary_strength(ct, a[1], b[0], p)
+        cuts[_kind(strength, ct.clean[_word_start(ct.clean, a[1]):a[1]], p)] += 1
+    total = cuts.sum()
+    if total < 1:
+        return default
+    pop = _population(ct, p)
+    rate = (cuts + 0.5) / (pop + 1.0)
+    est = np.log(rate / rate[B_NONE])
+    k = p.calibrate_prior
+    out = [(total * e + k * d) / (total + k) for e, d in zip(est, default)]
+    out[B_SEP] = default[B_SEP]
+    return out
 
 
 _SENT_MARK = re.compile(r"[.!?\u2026][\"')\]\u2019\u201d]*\s|\n[ \t\r]*\n")
@@ -216,12 +316,22 @@ def _neighbours(entries, i: int, j: int, placed: set, patterns, gap_chars: int, 
     return said >= 2 * gap_chars + 8
 
 
+def _misfit(z: float, dof: float) -> float:
+    """Negative log-likelihood of a relative duration misfit z (in spreads): Student's t with
+    `dof` degrees of freedom (heavy tails: a fragment whose text is read differently from how it
+    is written, numbers, code, a breath, must not outvote the text's punctuation); 0 at z = 0."""
+    if dof <= 0:
+        return z * z / 2
+    return (dof + 1) / 2 * math.log1p(z * z / dof)
+
+
 def claim_gaps(ct: CleanText, entries, kept: list[tuple[int, tuple[int, int]]], p: EdgeParams,
                patterns=None) -> list[tuple[int, tuple[int, int]]]:
     """`kept` (fragment index, clean span) in order -> the same with short gaps claimed.
     `patterns`: the clean transcripts (needed to claim across unplaced fragments)."""
     out = [(i, list(span)) for i, span in kept]
     rate = speaking_rate(ct, entries, kept) if p.w_duration > 0 else None
+    weights = pause_weights(ct, entries, kept, p)
     clean = ct.clean
     placed = {i for i, _ in kept}
     for k in range(len(out) - 1):
@@ -241,11 +351,10 @@ def claim_gaps(ct: CleanText, entries, kept: list[tuple[int, tuple[int, int]]], 
         for c in range(len(words) + 1):
             left_end = toks[c][1]
             right_start = toks[c + 1][0]
-            score = _boundary_strength(ct, left_end, right_start, p)
-            # the word before the split (a gap word, or the left utterance's own last word)
+            # the evidence of a pause at the split: punctuation; or the word before the split (a
+            # gap word, or the left utterance's own last word) leans on the next one ("of | the")
             last = clean[words[c - 1][0]:words[c - 1][1]] if c > 0 else clean[_word_start(clean, a[1]):a[1]]
-            if last in LEANING:
-                score -= p.w_leaning
+            score = weights[_kind(_boundary_strength(ct, left_end, right_start, p), last, p)]
             if rate is not None:
                 # each fragment's duration against the one the document's speaking rate expects
                 # for the text it would then hold (Gaussian log-likelihood in relative misfit)
@@ -253,7 +362,7 @@ def claim_gaps(ct: CleanText, entries, kept: list[tuple[int, tuple[int, int]]], 
                 eb = rate.expected(b[1] - right_start, *inner_pauses(ct, right_start, b[1]))
                 za = ((entries[i].end - entries[i].start) - ea) / (rate.spread * ea)
                 zb = ((entries[j].end - entries[j].start) - eb) / (rate.spread * eb)
-                score -= p.w_duration * (za * za + zb * zb) / 2
+                score -= p.w_duration * (_misfit(za, p.duration_dof) + _misfit(zb, p.duration_dof))
             if best is None or score > best + 1e-9:
                 best, best_c = score, c
         if best_c > 0:
