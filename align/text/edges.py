@@ -63,6 +63,9 @@ class EdgeParams:
     w_separator: float = 5.0
     w_leaning: float = 2.0
     leaning_more: bool = True        # subordinators, quantifiers, auxiliaries lean too
+    fill: bool = True                # place a left-out fragment between two placed neighbours (fill_between)
+    fill_max_words: int = 12
+    fill_min_sim: float = 0.6
     calibrate: bool = True           # re-estimate the pause weights on the document (pause_weights)
     calibrate_prior: float = 50.0    # pseudo-junctions of the defaults in that estimate
     w_duration: float = 1.0          # weight of the durations' fit (see claim_gaps)
@@ -370,6 +373,44 @@ def claim_gaps(ct: CleanText, entries, kept: list[tuple[int, tuple[int, int]]], 
         if best_c < len(words):
             b[0] = words[best_c][0]
     return [(i, (s, e)) for i, (s, e) in out]
+
+
+def fill_between(clean: str, entries, patterns, kept: list[tuple[int, tuple[int, int]]], p: EdgeParams):
+    """Place a fragment the search left out when both its audio neighbours are placed and the few
+    words between their matches are what it says: a short, noisy transcript ("unto hr") is too
+    weak for a search over the whole text, but its place is fixed by its neighbours. The span is
+    the run of the gap's words that fits the transcript best (Levenshtein similarity, spaces
+    left out), accepted at `fill_min_sim`; the transcript must be about as long as the gap (a junk
+    fragment between two contiguous readings is longer than the edge words lost there).
+    Returns (kept with the placed fragments, {fragment: similarity})."""
+    from rapidfuzz.distance import Levenshtein
+
+    out = list(kept)
+    added: dict[int, float] = {}
+    for (i, a), (j, b) in zip(kept, kept[1:]):
+        k = i + 1
+        if j != i + 2 or not patterns[k] or b[0] <= a[1]:
+            continue
+        if entries[k].start - entries[i].end > p.max_pause_ms or entries[j].start - entries[k].end > p.max_pause_ms:
+            continue
+        words = [(m.start() + a[1], m.end() + a[1]) for m in re.finditer(r"[^ ]+", clean[a[1]:b[0]])]
+        if not words or len(words) > p.fill_max_words:
+            continue
+        pat = patterns[k].replace(" ", "")
+        gap_chars = sum(e - s for s, e in words)
+        if not 0.5 * gap_chars <= len(pat) <= 1.5 * gap_chars + 4:
+            continue
+        best, span = 0.0, None
+        for x in range(len(words)):
+            for y in range(x, len(words)):
+                sim = Levenshtein.normalized_similarity(pat, clean[words[x][0]:words[y][1]].replace(" ", ""))
+                if sim > best + 1e-9:
+                    best, span = sim, (words[x][0], words[y][1])
+        if span is not None and best >= p.fill_min_sim:
+            out.append((k, span))
+            added[k] = best
+    out.sort()
+    return out, added
 
 
 def _word_start(clean: str, k: int) -> int:

@@ -16,12 +16,12 @@ from typing import Any, Optional, Sequence
 from ..records import Utterance
 from ..tlog import TranscriptEntry
 from .alphabet import Alphabet
-from .edges import EdgeParams, bridge, claim_gaps, snap_to_words
+from .edges import EdgeParams, bridge, claim_gaps, fill_between, snap_to_words
 from .gap import GapParams, gap_align, strip_span
 from .metrics import FilterParams, evaluate
 from .normalise import CleanText, Phrase, TextParams, normalise
 from .rough import RoughParams, drop_isolated, rough_align
-from .search import TrigramIndex
+from .search import Match, TrigramIndex
 
 log = logging.getLogger(__name__)
 
@@ -327,6 +327,18 @@ def align_transcripts(
     if params.edges.bridge:
         sw = params.rough.search.sw
         kept, cuts = bridge(ct.clean, index.text, patterns, kept, params.edges, sw.match, sw.mismatch, sw.gap)
+    if params.edges.fill:
+        kept, filled = fill_between(ct.clean, entries, patterns, kept, params.edges)
+        if filled:
+            # placed after all: no longer dropped; its score is the similarity found
+            for i, sim in filled.items():
+                matches[i] = Match(*kept[[j for j, _ in kept].index(i)][1], score=sim)
+            gone = [(i, r) for i, r in drops if i in filled]
+            for i, r in gone:
+                drops.remove((i, r))
+                dropped[r] -= 1
+                if not dropped[r]:
+                    del dropped[r]
     if params.edges.claim_gaps:
         kept = claim_gaps(ct, entries, kept, params.edges, patterns)
     groups = merge_groups(ct, entries, kept, params.merge) if params.merge.enabled else [[k] for k in kept]
