@@ -32,50 +32,47 @@ class GapParams:
 
 
 class _Text:
-    """Boundary predicates over the clean text."""
+    """Boundary factors and the space-free text, for every clean offset at once."""
 
-    def __init__(self, clean: str, phrase_of: np.ndarray):
+    def __init__(self, clean: str, phrase_of: np.ndarray, p: GapParams):
         self.clean = clean
-        self.n = len(clean)
-        self.phrase_of = phrase_of
-
-    def end_factor(self, e: int, p: GapParams) -> float:
-        """Snap factor for a match ending at e (exclusive)."""
-        c = self.clean
-        f = 1.0
-        if e > 0 and c[e - 1] != " " and (e == self.n or c[e] == " "):
-            f *= p.word_snap
-        if e == self.n or self.phrase_of[e] < 0:
-            f *= p.phrase_snap
-        return f
-
-    def start_factor(self, s: int, p: GapParams) -> float:
-        c = self.clean
-        f = 1.0
-        if s < self.n and c[s] != " " and (s == 0 or c[s - 1] == " "):
-            f *= p.word_snap
-        if s == 0 or self.phrase_of[s - 1] < 0:
-            f *= p.phrase_snap
-        return f
+        self.n = n = len(clean)
+        nonsp = np.frombuffer(clean.encode("utf-32-le"), dtype=np.uint32) != 32
+        outside = np.asarray(phrase_of[:n]) < 0
+        # word end at e: a letter before e and a space (or the text's end) at e; word start at s
+        # likewise; phrase boundaries where the clean character lies outside every phrase
+        word_end = np.zeros(n + 1, bool)
+        word_end[1:] = nonsp & np.append(~nonsp[1:], True)
+        word_start = np.zeros(n + 1, bool)
+        word_start[:n] = nonsp & np.insert(~nonsp[:-1], 0, True)
+        phrase_end = np.append(outside, True)
+        phrase_start = np.insert(outside, 0, True)
+        self.end_f = np.where(word_end, p.word_snap, 1.0) * np.where(phrase_end, p.phrase_snap, 1.0)
+        self.start_f = np.where(word_start, p.word_snap, 1.0) * np.where(phrase_start, p.phrase_snap, 1.0)
+        # Similarities are taken with spaces removed: STT output splits and merges words ("some
+        # thing", "ofthe") and that must not decide where a boundary goes; word boundaries count
+        # through the snap factors instead. clean[a:b] without spaces is squeezed[at[a]:at[b]].
+        self.squeezed = clean.replace(" ", "")
+        self.at = np.zeros(n + 1, np.int64)
+        np.cumsum(nonsp, out=self.at[1:])
 
 
-# Similarities are taken with spaces removed: STT output splits and merges words ("some thing",
-# "ofthe") and that must not decide where a boundary goes; word boundaries count through the
-# snap factors instead.
 def _squeeze(s: str) -> str:
     return s.replace(" ", "")
 
 
 def _end_values(t: _Text, transcript: str, start: int, ends: np.ndarray, p: GapParams) -> np.ndarray:
-    cands = [_squeeze(t.clean[start:e]) for e in ends]
+    sq, a = t.squeezed, int(t.at[start])
+    cands = [sq[a:b] for b in t.at[ends].tolist()]
     sims = similarities(p.algo, _squeeze(transcript), cands, p.wng, direction=1)
-    return sims * np.array([t.end_factor(int(e), p) for e in ends])
+    return sims * t.end_f[ends]
 
 
 def _start_values(t: _Text, transcript: str, end: int, starts: np.ndarray, p: GapParams) -> np.ndarray:
-    cands = [_squeeze(t.clean[s:end]) for s in starts]
+    sq, b = t.squeezed, int(t.at[end])
+    cands = [sq[a:b] for a in t.at[starts].tolist()]
     sims = similarities(p.algo, _squeeze(transcript), cands, p.wng, direction=-1)
-    return sims * np.array([t.start_factor(int(s), p) for s in starts])
+    return sims * t.start_f[starts]
 
 
 def _reach(length: int, fraction: float) -> int:
@@ -90,7 +87,7 @@ def gap_align(
     params: GapParams = GapParams(),
 ) -> list[tuple[int, int]]:
     """New (start, end) for ordered, disjoint spans; the result stays ordered and disjoint."""
-    t = _Text(clean, phrase_of)
+    t = _Text(clean, phrase_of, params)
     out = [list(s) for s in spans]
     k = len(out)
     if k == 0:

@@ -73,7 +73,34 @@ def _count_windows(codes, offsets, positions, lo, hi, window, counts, touched):
 
 
 @njit(cache=True, nogil=True)
-def _find_best(pattern, codes, text, offsets, positions, lo, hi, max_candidates, threshold,
+def _pattern_codes(pattern, cps, k, uniq):
+    """Distinct compact 3-gram ids of ' ' + pattern + ' ' (those absent from the text dropped),
+    sorted. Character ids: the index in the sorted code points `cps`, k - 1 for one the text
+    lacks."""
+    n = pattern.shape[0]
+    ids = np.empty(n + 2, np.int64)
+    space = np.searchsorted(cps, 32)
+    ids[0] = space
+    ids[n + 1] = space
+    last = cps.shape[0] - 1
+    for i in range(n):
+        c = pattern[i]
+        pos = min(np.searchsorted(cps, c), last)
+        ids[i + 1] = pos if cps[pos] == c else k - 1
+    out = np.empty(n, np.int64)
+    m = 0
+    top = uniq.shape[0] - 1
+    for i in range(n):
+        code = ids[i] * (k * k) + ids[i + 1] * k + ids[i + 2]
+        pos = min(np.searchsorted(uniq, code), top)
+        if uniq[pos] == code:
+            out[m] = pos
+            m += 1
+    return np.unique(out[:m])
+
+
+@njit(cache=True, nogil=True)
+def _find_best(pattern, cps, k, uniq, text, offsets, positions, lo, hi, max_candidates, threshold,
                match, mismatch, gap, min_score, counts, touched, marks):
     n = pattern.shape[0]
     best_score = -1.0
@@ -86,6 +113,7 @@ def _find_best(pattern, codes, text, offsets, positions, lo, hi, max_candidates,
             return 0.0, lo, lo, 0.0
         d = match * max(b1 - b0, n)
         return raw / d, b0, b1, 0.0
+    codes = _pattern_codes(pattern, cps, k, uniq)
     # Count in half-windows and rank pairs of neighbouring half-windows (one pattern length):
     # wherever the pattern's text lies, some pair holds it whole, so a true match is never split
     # between two windows that each count only part of it.
@@ -109,8 +137,11 @@ def _find_best(pattern, codes, text, offsets, positions, lo, hi, max_candidates,
         marks[pair_ids[t]] = 0
     for t in range(nt):
         counts[touched[t]] = 0  # leave the scratch arrays clean for the next call
-    ids = pair_ids[:np_]
-    cnt = pair_cnt[:np_]
+    # Only pairs within `threshold` of the best count can be tried (the loop below stops at the
+    # first one under it): sort just those.
+    keep = pair_cnt[:np_] / pair_cnt[:np_].max() >= threshold
+    ids = pair_ids[:np_][keep]
+    cnt = pair_cnt[:np_][keep]
     # most shared 3-grams first; ties: leftmost pair (deterministic)
     order = np.argsort(-cnt * (ids.max() + 1) + ids)
     first = 0.0
@@ -118,7 +149,7 @@ def _find_best(pattern, codes, text, offsets, positions, lo, hi, max_candidates,
     cand_w = np.empty(max_candidates, np.int64)
     cand_bound = np.empty(max_candidates, np.float64)
     best_w = -1
-    for r in range(np_):
+    for r in range(ids.shape[0]):
         if tried >= max_candidates:
             break
         k = order[r]
@@ -205,12 +236,7 @@ class TrigramIndex:
 
     def pattern_codes(self, pattern: str) -> np.ndarray:
         """Distinct compact 3-gram ids of ' ' + pattern + ' ' (those absent from the text dropped)."""
-        ids = self._char_ids(" " + pattern + " ")
-        k = self._k
-        codes = ids[:-2] * (k * k) + ids[1:-1] * k + ids[2:]
-        pos = np.searchsorted(self._uniq, codes)
-        pos = np.minimum(pos, len(self._uniq) - 1)
-        return np.unique(pos[self._uniq[pos] == codes]).astype(np.int64)
+        return _pattern_codes(encode(pattern), self._cps, self._k, self._uniq)
 
     def find_best(self, pattern: str, start: int, end: int, params: SearchParams, min_score: float = 0.0) -> Match | None:
         """Best match of `pattern` inside clean[start:end], or None when nothing aligns (with a
@@ -219,7 +245,7 @@ class TrigramIndex:
             return None
         p = encode(pattern)
         score, b0, b1, ambiguity = _find_best(
-            p, self.pattern_codes(pattern), self.text, self._offsets, self._positions, start, end,
+            p, self._cps, self._k, self._uniq, self.text, self._offsets, self._positions, start, end,
             params.max_candidates, params.candidate_threshold,
             params.sw.match, params.sw.mismatch, params.sw.gap, min_score, self._counts, self._touched, self._marks,
         )

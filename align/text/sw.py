@@ -36,15 +36,111 @@ def encode(s: str) -> np.ndarray:
     return np.frombuffer(s.encode("utf-32-le"), dtype=np.uint32)
 
 
+# Largest score matrix (cells) that sw_kernel stores for a traceback; bigger problems use the
+# start-tracking kernel in linear memory (same result, about twice the time per cell).
+MAX_MATRIX_CELLS = 1 << 22
+
+
+@njit(cache=True, nogil=True)
+def sw_fill(a, b, b_lo, b_hi, match, mismatch, gap, h):
+    """Fill the score matrix h[(n + 1) * (m + 1)] (row-major, zero borders) of a against
+    b[b_lo:b_hi]; returns (raw, i, j): the best score and its first cell in row-major order."""
+    n = a.shape[0]
+    m = b_hi - b_lo
+    w = m + 1
+    for j in range(w):
+        h[j] = 0
+    best = 0
+    bi = 0
+    bj = 0
+    for i in range(1, n + 1):
+        ai = a[i - 1]
+        row = i * w
+        prev = row - w
+        h[row] = 0
+        diag = 0
+        left = 0
+        rowbest = 0
+        rowj = 0
+        for j in range(1, w):
+            up = h[prev + j]
+            v = diag + (match if ai == b[b_lo + j - 1] else mismatch)
+            g = (up if up > left else left) + gap
+            if g > v:
+                v = g
+            if v < 0:
+                v = 0
+            h[row + j] = v
+            diag = up
+            left = v
+            if v > rowbest:
+                rowbest = v
+                rowj = j
+        if rowbest > best:
+            best = rowbest
+            bi = i
+            bj = rowj
+    return best, bi, bj
+
+
+@njit(cache=True, nogil=True)
+def sw_trace(a, b, b_lo, b_hi, match, mismatch, gap, h, i, j):
+    """Start (a offset, b offset relative to b_lo) of the path into cell (i, j) of a matrix
+    filled by sw_fill, with sw_kernel's tie rules: diagonal, then up, then left, each only when
+    strictly better; the path starts where its predecessor cell scores 0."""
+    w = b_hi - b_lo + 1
+    while True:
+        here = i * w + j
+        diag = h[here - w - 1]
+        v = diag + (match if a[i - 1] == b[b_lo + j - 1] else mismatch)
+        pi = i - 1
+        pj = j - 1
+        pv = diag
+        up = h[here - w]
+        if up + gap > v:
+            v = up + gap
+            pi = i - 1
+            pj = j
+            pv = up
+        left = h[here - 1]
+        if left + gap > v:
+            pi = i
+            pj = j - 1
+            pv = left
+        i = pi
+        j = pj
+        if pv == 0:
+            return i, j
+
+
 @njit(cache=True, nogil=True)
 def sw_kernel(a, b, b_lo, b_hi, match, mismatch, gap):
     """Best local alignment of a (pattern) against b[b_lo:b_hi].
 
     Returns (raw, a_start, a_end, b_start, b_end) with absolute b offsets; raw 0 means no
-    alignment. Standard local alignment (zero borders, linear gaps). Each cell carries the start
-    (in a and b) of the path that reached it, so no traceback matrix is needed. Ties: diagonal
-    before gaps; the first best cell in row-major order (a-major) wins.
+    alignment. Standard local alignment (zero borders, linear gaps). Ties: diagonal before gaps;
+    the first best cell in row-major order (a-major) wins. The score matrix is stored and the
+    start found by a traceback (sw_fill, sw_trace); problems over MAX_MATRIX_CELLS use
+    sw_kernel_linear, which gives the same result.
     """
+    n = a.shape[0]
+    m = b_hi - b_lo
+    if n == 0 or m <= 0:
+        return 0, 0, 0, b_lo, b_lo
+    if (n + 1) * (m + 1) > MAX_MATRIX_CELLS or match * n >= 1 << 31:  # int32 matrix
+        return sw_kernel_linear(a, b, b_lo, b_hi, match, mismatch, gap)
+    h = np.empty((n + 1) * (m + 1), np.int32)
+    best, bi, bj = sw_fill(a, b, b_lo, b_hi, match, mismatch, gap, h)
+    if best == 0:
+        return 0, 0, 0, b_lo, b_lo
+    sa, sb = sw_trace(a, b, b_lo, b_hi, match, mismatch, gap, h, bi, bj)
+    return best, sa, bi, b_lo + sb, b_lo + bj
+
+
+@njit(cache=True, nogil=True)
+def sw_kernel_linear(a, b, b_lo, b_hi, match, mismatch, gap):
+    """sw_kernel in linear memory: each cell carries the start (in a and b) of the path that
+    reached it, so no traceback matrix is needed."""
     n = a.shape[0]
     m = b_hi - b_lo
     if n == 0 or m <= 0:

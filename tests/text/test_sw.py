@@ -68,3 +68,44 @@ def test_normalised_score_is_one_only_for_exact_match():
     # A partial match is normalised by the pattern's length: "shells" of "shells zzzzzz".
     part = smith_waterman("shells zzzzzz", text)
     assert abs(part.score - 6 * 100 / (100 * 13)) < 0.08
+
+
+def test_traceback_kernel_equals_start_tracking_kernel():
+    """sw_kernel (score matrix + traceback) and sw_kernel_linear (each cell carries its path's
+    start) must agree exactly, ties included: the search's spans depend on it. Small alphabets
+    and integer scores make ties between the diagonal and the gaps common."""
+    import numpy as np
+
+    from align.text.sw import sw_kernel, sw_kernel_linear
+
+    rng = np.random.default_rng(7)
+    scores = [(100, -100, -100), (2, -1, -1), (3, -2, -1), (1, -1, -2), (100, 0, -50), (5, -1, -3)]
+    for t in range(20000):
+        alpha = int(rng.integers(1, 5))
+        a = rng.integers(0, alpha, int(rng.integers(0, 14))).astype(np.uint32)
+        b = rng.integers(0, alpha, int(rng.integers(0, 26))).astype(np.uint32)
+        lo = int(rng.integers(0, len(b) + 1))
+        hi = int(rng.integers(lo, len(b) + 1))
+        args = (a, b, lo, hi, *scores[t % len(scores)])
+        assert tuple(sw_kernel(*args)) == tuple(sw_kernel_linear(*args)), args
+
+
+def test_pattern_codes_match_numpy_oracle():
+    """The numba 3-gram ids of a pattern equal a direct numpy computation."""
+    import random
+
+    import numpy as np
+
+    from align.text.search import TrigramIndex
+
+    rng = random.Random(3)
+    clean = "".join(rng.choice("abcde ") for _ in range(3000))
+    ix = TrigramIndex(clean)
+    chars = sorted(set(clean))
+    for _ in range(300):
+        p = "".join(rng.choice("abcdexy \u00e9") for _ in range(rng.randint(1, 25)))
+        ids = [chars.index(ch) if ch in chars else len(chars) for ch in " " + p + " "]
+        k = len(chars) + 1
+        codes = {ids[i] * k * k + ids[i + 1] * k + ids[i + 2] for i in range(len(p))}
+        want = sorted(int(np.searchsorted(ix._uniq, c)) for c in codes if c in set(ix._uniq.tolist()))
+        assert ix.pattern_codes(p).tolist() == want
