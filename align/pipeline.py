@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from .common.errors import UserError
-from .common.progress import progress
+from .common.progress import DeferredProgress, progress
 from .config import AlignConfig
 from .records import Utterance, utterance_id
 
@@ -261,7 +261,8 @@ def _align_document(job: DocumentJob, config: AlignConfig, alphabet, write: bool
         entries, sp_stats = run_second_pass(job, config, ct, alphabet, entries, show)
 
     # Searches outnumber fragments (retries in sub-intervals, neighbour confirmations): a count, no total.
-    with progress(enabled=show, desc="align", unit="search") as bar:
+    # (a bar only after a second: a text-only run is usually done before, without importing tqdm)
+    with DeferredProgress(enabled=show, desc="align", unit="search") as bar:
         ar = align_transcripts(entries, ct, alphabet, align_params, on_search=lambda: bar.update(1))
     for k, u in enumerate(ar.utterances):
         u.id = utterance_id(job.id, k)

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -184,6 +182,9 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
         nonlocal ex, local
         if workers > 1 and len(tasks) > 1:
             if ex is None:
+                import multiprocessing  # here: the text-only path (align --tlog) never needs a pool
+                from concurrent.futures import ProcessPoolExecutor
+
                 ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=_init, initargs=(spec, params.decode))
             return ex.map(_decode, tasks, chunksize=max(1, len(tasks) // (4 * workers)))
