@@ -9,7 +9,8 @@ leaves out (so an utterance simply spans them):
   heading "Chapter 12" repeats with a changing number too, but always after a sentence end);
 - page numbers alone on a line: "12", "- 12 -", "[12]", "(xii)", "Page 12", "p. 12"; a bare
   number only when such lines form a rising sequence (pages), so a lone number in a table stays;
-- footnote marks right after a word: superscript digits ("word¹"), bracketed numbers ("word[3]");
+- footnote marks right after a word: superscript digits ("word¹"), bracketed numbers ("word[3]",
+  only when a line starts with "[3]", the note itself: "name[5]" in code is an index);
 - line-end hyphenation: "circum-\\nvention" reads as one word, so "-\\n" and the indentation after
   it are left out (only before a lower-case letter: "Randers-\\nPehrson" keeps its hyphen);
 - soft hyphens (U+00AD);
@@ -246,7 +247,13 @@ def find_furniture(text: str, params: FurnitureParams = FurnitureParams()) -> li
         found.append(Removed(s, e, kind))
     if page_lines:
         found += _hyphens_across(text, lines, page_lines)
+    # "word[3]" is a footnote mark only where some line starts with "[3]" (its note, at the page
+    # foot or at the end): in code and tables "name[5]" is an index and is read
+    noted = {int(x) for x in re.findall(r"(?m)^[ \t]*\[(\d{1,3})\][ \t]+\S", text)}
     for m in _FOOTNOTE.finditer(text):
+        g = m.group()
+        if g[0] == "[" and int(g[1:-1]) not in noted:
+            continue
         found.append(Removed(m.start(), m.end(), "footnote-mark"))
     for m in _HYPHEN.finditer(text):
         found.append(Removed(m.start(), m.end(), "hyphen"))

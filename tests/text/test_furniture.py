@@ -62,11 +62,12 @@ def test_lone_numbers_in_a_table_are_text():
 
 
 def test_footnote_marks_and_hyphenation():
-    text = "the free\u00b9 software[2] is circum-\n   vention and Randers-\nPehrson."
+    text = "the free\u00b9 software[2] is circum-\n   vention and Randers-\nPehrson. name[5] is read.\n\n[2] A note."
     kinds = [(text[r.start:r.end], r.kind) for r in find_furniture(text)]
+    # "[2]" has its note (a line starting with "[2]"); "name[5]" has none: an index, read
     assert kinds == [("\u00b9", "footnote-mark"), ("[2]", "footnote-mark"), ("-\n   ", "hyphen")]
     ct = normalise(text, [Phrase(0, len(text))], EN)
-    assert ct.clean == "the free software is circumvention and randers pehrson"
+    assert ct.clean == "the free software is circumvention and randers pehrson name five is read two a note"
     # the joined word maps back over the line break
     k = ct.clean.index("circumvention")
     s, e = ct.original_span(k, k + len("circumvention"))
