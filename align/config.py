@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .audio.vad import VadParams, check_rate
+from .bounds import BoundsParams
 from .common.errors import UsageError
 from .common.hashing import sha256_file, sha256_json
 from .secondpass import SecondPassParams
@@ -89,6 +90,7 @@ class AlignConfig:
     max_utterance_s: float = 20.0        # with audio: longer sentences are cut at their longest inner pause
     second_pass: SecondPassParams = SecondPassParams()   # with audio: constrained re-decoding
     words: WordParams = WordParams()     # word/phone timings by forced alignment (align/words.py)
+    bounds: BoundsParams = BoundsParams()  # with audio: utterance edges trimmed to the sound (align/bounds.py)
     unaligned: UnalignedParams = UnalignedParams()  # the reconciliation writer (align/unaligned.py)
     textgrid_dir: Optional[str] = None   # TextGrids go here as <document id>.TextGrid (else beside --aligned)
     subtitle_timing: str = "chars"       # srt/vtt cue times: chars | words | lines | karaoke (align/wordsubs.py)
@@ -171,6 +173,7 @@ class AlignConfig:
         if not self.formats:
             raise UsageError("give at least one output format")
         _finite("--words-end-pad-ms", self.words.end_pad_ms, 0)
+        self.bounds.validate()
         _finite("--words-start-pad-ms", self.words.start_pad_ms, 0)
         _finite("--words-downsample", self.words.downsample, 1, 4, integer=True)
         _finite("--unaligned-long-words", self.unaligned.long_words, 0, integer=True)

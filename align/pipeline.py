@@ -167,7 +167,7 @@ class DocumentContext:
 # Each is `fn(ctx: DocumentContext) -> None`, a module-level function (pickled to worker processes)
 # that does nothing unless its own AlignConfig field turns it on; it may change `ctx.utterances`
 # (e.g. put word timings in `Utterance.extra`). Add a stage here by name: "module:function".
-POSTPROCESSORS: tuple[str, ...] = ("align.words:add_word_timings",)
+POSTPROCESSORS: tuple[str, ...] = ("align.bounds:trim_edges", "align.words:add_word_timings")
 
 Hook = Callable[[DocumentContext], None]
 

@@ -211,6 +211,24 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--max-utterance-duration", type=_finite, default=20.0, metavar="S",
                    help="with --audio: a joined sentence longer than this (seconds) is cut at its longest inner pause")
 
+    g = p.add_argument_group("utterance edges", "with --audio: each utterance's start and end move inwards over "
+                             "quiet 10 ms frames (the pause the VAD and the second pass leave at an edge); a frame "
+                             "this far above the background near the edge is sound and is never cut")
+    g.add_argument("--no-trim-edges", action="store_true", help="keep the edges of the fragments as they are")
+    g.add_argument("--trim-margin-db", type=_finite, default=4.5, metavar="DB",
+                   help="a 10 ms frame this many dB above the upper level of the local background is sound, "
+                   "in [0.5, 60]")
+    g.add_argument("--trim-spread-db", type=_finite, default=0.0, metavar="DB",
+                   help="frames within this many dB of the quietest ones near an edge are background, in [0, 60] "
+                   "(0: the quietest level itself; ~8 follows a fluctuating background, e.g. a lossy-coded "
+                   "room recording, but may cut the weakest sounds: /f/, /th/, the last of a decay)")
+    g.add_argument("--trim-start-pad-ms", type=_finite, default=20.0, metavar="MS",
+                   help="keep this much before the first sound frame, in [0, 1000]")
+    g.add_argument("--trim-end-pad-ms", type=_finite, default=20.0, metavar="MS",
+                   help="keep this much after the last sound frame, in [0, 1000]")
+    g.add_argument("--trim-max-ms", type=_finite, default=500.0, metavar="MS",
+                   help="cut at most this much at each edge, in [0, 5000]")
+
     g = p.add_argument_group("second pass", "with --audio: fragments left out by the first alignment are "
                              "decoded again against the text between their aligned neighbours")
     g.add_argument("--no-second-pass", action="store_true", help="align the first-pass transcripts only")
@@ -346,12 +364,17 @@ def config_from_args(args: argparse.Namespace):
                        end_pad_ms=args.words_end_pad_ms, start_pad_ms=args.words_start_pad_ms,
                        downsample=args.words_downsample)
     unaligned = UnalignedParams(long_words=args.unaligned_long_words, min_audio_ms=args.unaligned_min_audio_ms)
+    from ..bounds import BoundsParams
+
+    bounds = BoundsParams(trim=not args.no_trim_edges, margin_db=args.trim_margin_db, spread_db=args.trim_spread_db,
+                          start_pad_ms=args.trim_start_pad_ms, end_pad_ms=args.trim_end_pad_ms,
+                          max_trim_ms=args.trim_max_ms)
     config = AlignConfig(align=params, vad=vad, stt=stt, alphabet=str(args.alphabet) if args.alphabet else None,
                        meaningful_newlines=True if args.text_meaningful_newlines else {"auto": None, "phrases": True, "wrapped": False}[args.text_lines],
                        start=args.start,
                        num_samples=args.num_samples, pretty=args.output_pretty, run=run,
                        audio_merge=not args.no_merge, max_utterance_s=args.max_utterance_duration,
-                       second_pass=second,
+                       second_pass=second, bounds=bounds,
                        formats=tuple(dict.fromkeys(formats)), words=words, unaligned=unaligned,
                        textgrid_dir=str(args.textgrid_dir) if args.textgrid_dir is not None else None,
                        subtitle_timing=args.subtitle_timing)

@@ -1,0 +1,40 @@
+"""Utterance edges through the `align` CLI with defaults: trimmed to the sound (align/bounds.py),
+checked against the planted sentence times of synthesised speech."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from tests.audio.conftest import SENTENCES
+from tests.audio.test_e2e_cli import run_align, write_doc
+from tests.speechgen import edge_equal, words
+
+pytestmark = pytest.mark.skipif(shutil.which("lmplz") is None, reason="KenLM lmplz not installed (bin/setup.sh builds it)")
+
+
+def errors(aligned, speech):
+    out = []
+    for s in speech.sentences:
+        u = next(u for u in aligned if edge_equal(words(u["aligned-raw"]), words(s.text)))
+        out.append((u["start"] - s.start_ms, u["end"] - s.end_ms))
+    return out
+
+
+def test_default_edges_meet_the_planted_times(four_sentences, tmp_path):
+    wav = four_sentences.write_wav(tmp_path / "talk.wav")
+    write_doc(tmp_path / "talk.txt", [(s, True) for s in SENTENCES])
+    out, raw = tmp_path / "talk.aligned", tmp_path / "raw.aligned"
+    proc = run_align("--audio", wav, "--script", tmp_path / "talk.txt", "--aligned", out)
+    assert proc.returncode == 0, proc.stderr
+    proc = run_align("--audio", wav, "--script", tmp_path / "talk.txt", "--aligned", raw, "--no-trim-edges")
+    assert proc.returncode == 0, proc.stderr
+    trimmed, untrimmed = errors(json.loads(out.read_text()), four_sentences), errors(json.loads(raw.read_text()), four_sentences)
+    # the VAD's fragments keep ~100 ms of pause after the speech for the recogniser
+    assert sum(e for _, e in untrimmed) / len(untrimmed) > 70, untrimmed
+    for (ds, de), (us, ue) in zip(trimmed, untrimmed):
+        # ends now at the sound (+ the 20 ms pad), never cut into it; starts were already there
+        assert -30 <= de <= 40 and ue - de >= 60, (trimmed, untrimmed)
+        assert us <= ds <= us + 20 and abs(ds) <= 40, (trimmed, untrimmed)
