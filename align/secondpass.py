@@ -75,14 +75,14 @@ def _init(spec, params: ConstrainedParams) -> None:
 
 
 def _decode(task):
-    samples, words = task
-    return _safe_decode(_DECODER["d"], samples, words)
+    return _safe_decode(_DECODER["d"], *task)
 
 
-def _safe_decode(d, samples, words):
-    """(proven hits, all hits); a decoder failure on one fragment proves nothing, and is logged."""
+def _safe_decode(d, samples, words, need: int = 0):
+    """(proven hits, all hits); a decoder failure on one fragment proves nothing, and is logged.
+    `need`: a run of at most this many words is of no use (see ConstrainedDecoder.decode)."""
     try:
-        return d.decode(samples, words), d.last
+        return d.decode(samples, words, need=need), d.last
     except Exception as e:  # the first-pass transcript stays; one fragment must not stop the document
         log.warning("second pass: constrained decode failed (%s: %s); fragment left as it was", type(e).__name__, e)
         return [], []
@@ -232,7 +232,8 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
                 tried.add((i, lo, hi))
                 e = entries[i]
                 a, b = int(e.start * rate / 1000), int(e.end * rate / 1000)
-                tasks.append((samples[a:b], _words_in(clean, lo, hi)[0]))
+                # a run no longer than the words already placed changes nothing: its proof is skipped
+                tasks.append((samples[a:b], _words_in(clean, lo, hi)[0], _cur))
             stats.tried += len(tasks)
             results = decode_all(tasks)
             changed = False

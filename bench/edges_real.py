@@ -9,8 +9,8 @@ Real read speech has no planted times, so the check is against two independent s
   loud level (95th percentile of its frames).
 
 Speech: the LibriVox clips of Debian's pocketsphinx-testdata, joined as they are (see
-bench/librivox_align.py). The CLI runs once with `--no-trim-edges --output-words`; the trim is
-then applied to those utterances with the default parameters (and a few others for comparison).
+bench/librivox_align.py). The CLI runs with `--no-trim-edges --output-words` (the reference),
+then with the defaults and two other trim settings on the same .tlog.
 
     python3 bench/edges_real.py [-- EXTRA ALIGN OPTIONS]
 """
@@ -31,28 +31,33 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from align.bounds import BoundsParams, frame_db, trim_span  # noqa: E402
+from align.bounds import frame_db  # noqa: E402
 from librivox_align import DATA, read_clips  # noqa: E402
 
 
-def report(name: str, utts: list[dict], db: np.ndarray, p: BoundsParams) -> None:
-    d_end, d_start, removed, cut = [], [], [], 0
+def report(name: str, ref: list[dict], utts: list[dict], db: np.ndarray) -> None:
+    """Edges of `utts` (trimmed) against the words of the same utterances aligned untrimmed (`ref`)."""
+    by_text = {(u["text-start"], u["text-end"]): u for u in ref}
+    d_end, d_start, removed, cut, n = [], [], [], 0, 0
     for u in utts:
-        s, e = trim_span(db, u["start"], u["end"], p)
-        ws = [w for w in u.get("words", []) if w.get("aligned")]
+        r = by_text.get((u["text-start"], u["text-end"]))
+        if r is None:
+            continue
+        n += 1
+        ws = [w for w in r.get("words", []) if w.get("aligned")]
         if ws:
-            d_end.append(e - ws[-1]["end"])
-            d_start.append(ws[0]["start"] - s)
-        loud = float(np.percentile(db[int(u["start"] / 10):int(u["end"] / 10)], 95))
-        for a, b in ((u["start"], s), (e, u["end"])):
+            d_end.append(u["end"] - ws[-1]["end"])
+            d_start.append(ws[0]["start"] - u["start"])
+        loud = float(np.percentile(db[int(r["start"] / 10):int(r["end"] / 10)], 95))
+        for a, b in ((r["start"], u["start"]), (u["end"], r["end"])):
             if b - a >= 10:
                 removed.append(float(db[int(a / 10):int(b / 10)].max()) - loud)
-        cut += (s != u["start"]) + (e != u["end"])
+        cut += (u["start"] != r["start"]) + (u["end"] != r["end"])
     d_end, d_start = np.array(d_end), np.array(d_start)
-    print(f"{name:34s} edges moved {cut:3d}/{2 * len(utts):3d}; trimmed end - last word end: median {np.median(d_end):+5.0f} "
-          f"min {d_end.min():+5.0f} ms, < -20 ms: {int((d_end < -20).sum())}; first word start - trimmed start: "
-          f"median {np.median(d_start):+5.0f} min {d_start.min():+5.0f}, < -20 ms: {int((d_start < -20).sum())}; "
-          f"loudest removed frame {max(removed, default=float('nan')):+.0f} dB re the utterance's loud level")
+    print(f"{name:22s} edges moved {cut:2d}/{2 * n:2d}; end - last word's end: median {np.median(d_end):+4.0f} ms, "
+          f"all: {' '.join(f'{d:+.0f}' for d in sorted(d_end))}; first word's start - start: median "
+          f"{np.median(d_start):+4.0f}, all: {' '.join(f'{d:+.0f}' for d in sorted(d_start))}; loudest removed frame "
+          f"{max(removed, default=float('nan')):+.0f} dB re the utterance's loud level")
 
 
 def main() -> None:
@@ -72,25 +77,26 @@ def main() -> None:
         audio = np.concatenate(parts)
         sf.write(work / "librivox.wav", audio, rate, subtype="PCM_16")
         (work / "librivox.txt").write_text(doc, encoding="utf-8")
-        out = work / "librivox.aligned"
-        cmd = [sys.executable, "-m", "align.cli.align", "--audio", str(work / "librivox.wav"), "--script",
-               str(work / "librivox.txt"), "--aligned", str(out), "--lm-cache-dir", str(work / "lm"),
-               "--no-progress", "--no-trim-edges", "--output-words", *args.extra]
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-        if proc.returncode != 0:
-            sys.exit(f"align failed ({proc.returncode}):\n{proc.stderr}")
-        utts = json.loads(out.read_text(encoding="utf-8"))
+        runs = {}
+        for name, opts in (("reference", ["--no-trim-edges", "--output-words"]), ("default", []),
+                           ("energy only", ["--trim-word-cap-ms", "none"]),
+                           ("energy, spread 8 dB", ["--trim-word-cap-ms", "none", "--trim-spread-db", "8"])):
+            out = work / f"librivox-{len(runs)}.aligned"
+            cmd = [sys.executable, "-m", "align.cli.align", "--audio", str(work / "librivox.wav"), "--script",
+                   str(work / "librivox.txt"), "--aligned", str(out), "--lm-cache-dir", str(work / "lm"),
+                   "--tlog", str(work / "librivox.tlog"), "--no-progress", *opts, *args.extra]
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+            if proc.returncode != 0:
+                sys.exit(f"align failed ({proc.returncode}):\n{proc.stderr}")
+            runs[name] = json.loads(out.read_text(encoding="utf-8"))
     if rate != 16000:
         sys.exit("the clips are expected at 16 kHz")
     db = frame_db(audio, rate)
-    print(f"{len(clips)} LibriVox clips, {len(audio) / rate:.1f} s, {len(utts)} utterances "
-          f"(options: {' '.join(args.extra) or '(defaults)'})")
-    default = BoundsParams()
-    for name, p in (("default", default),
-                    ("margin 3 dB", BoundsParams(margin_db=3.0, end_pad_ms=default.end_pad_ms)),
-                    ("margin 9 dB", BoundsParams(margin_db=9.0, end_pad_ms=default.end_pad_ms)),
-                    ("margin 12 dB, no pad", BoundsParams(margin_db=12.0, end_pad_ms=0.0))):
-        report(name, utts, db, p)
+    print(f"{len(clips)} LibriVox clips, {len(audio) / rate:.1f} s, {len(runs['reference'])} utterances "
+          f"(options: {' '.join(args.extra) or '(defaults)'}); reference: the words aligned in the untrimmed utterances")
+    for name, utts in runs.items():
+        if name != "reference":
+            report(name, runs["reference"], utts, db)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from align.bounds import BoundsParams, frame_db, trim_span, trim_utterances
+from align.bounds import BoundsParams, cap_at_last_word, frame_db, long_tail, trim_span, trim_utterances
 from align.common.errors import UsageError
 from align.records import Utterance
 
@@ -149,3 +149,45 @@ def test_trim_utterances_in_place_and_off_switch():
 def test_bad_parameters_are_usage_errors(kw):
     with pytest.raises(UsageError, match="--trim-"):
         BoundsParams(**kw).validate()
+
+
+def test_a_reverberant_tail_is_long_and_a_dry_end_is_not():
+    x = noise(4000.0)
+    put(x, 1000.0, tone(1000.0))
+    dry = frame_db(as_int16(x), RATE)
+    t = np.arange(ms(600.0)) / RATE * 1000.0
+    put(x, 2000.0, noise(600.0, -18.0, seed=9) * np.exp(-t / 60.0))   # a reverberation tail: -8.7 dB per 60 ms
+    wet = frame_db(as_int16(x), RATE)
+    p = BoundsParams()
+    s, e = trim_span(wet, 900.0, 2800.0, p)
+    assert e > 2000.0 + 200                 # the energy trim keeps the tail: it is sound
+    assert long_tail(wet, s, e, p)
+    s, e = trim_span(dry, 900.0, 2400.0, p)
+    assert e == pytest.approx(2020.0, abs=10) and not long_tail(dry, s, e, p)
+    assert not long_tail(wet, s, e, BoundsParams(word_cap_ms=None))
+
+
+def test_the_end_is_capped_after_the_last_word():
+    p = BoundsParams(word_cap_ms=150.0)
+    assert cap_at_last_word(2500.0, 2000.0, p) == 2150.0
+    assert cap_at_last_word(2100.0, 2000.0, p) == 2100.0        # never later than it was
+    assert cap_at_last_word(2500.0, None, p) == 2500.0          # the aligner did not place the last word
+    assert cap_at_last_word(2500.0, 2000.0, BoundsParams(word_cap_ms=None)) == 2500.0
+
+
+def test_trim_utterances_asks_for_words_only_on_long_tails():
+    x = noise(6000.0)
+    put(x, 1000.0, tone(1000.0))                                   # dry
+    put(x, 3000.0, tone(1000.0))
+    t = np.arange(ms(600.0)) / RATE * 1000.0
+    put(x, 4000.0, noise(600.0, -18.0, seed=9) * np.exp(-t / 60.0))  # reverberant
+    asked = []
+
+    def last_word_end(u, s, e):
+        asked.append(u.start)
+        return 3950.0
+
+    us = [utt(900.0, 2150.0), utt(2900.0, 4700.0)]
+    trim_utterances(us, as_int16(x), RATE, BoundsParams(), last_word_end)
+    assert asked == [2900.0]
+    assert us[1].end == pytest.approx(3950.0 + 100.0) and us[0].end == pytest.approx(2020.0, abs=10)

@@ -120,8 +120,14 @@ class ConstrainedDecoder:
         d.add_fsg(name, d.create_fsg(name, 0, final, trans))
         return name
 
-    def decode(self, samples: np.ndarray, words: Sequence[str]) -> list[WordHit]:
-        """The proven run of `words` spoken in `samples` (empty when nothing is proven)."""
+    def decode(self, samples: np.ndarray, words: Sequence[str], need: int = 0) -> list[WordHit]:
+        """The proven run of `words` spoken in `samples` (empty when nothing is proven).
+
+        `need`: the caller has no use for a run of `need` words or fewer. A proof only trims the
+        decoded run, so when the grammar decode itself yields no more words, the phone decode
+        (three quarters of the cost) is skipped and nothing is returned (`last` then holds the
+        decoded words with a NaN score)."""
+        self.last = []
         words = [w for w in words if w]
         if not words or len(samples) == 0:
             return []
@@ -137,14 +143,18 @@ class ConstrainedDecoder:
                if not (w.startswith("<") or w.startswith("[") or w.startswith("+") or w.startswith("__garbage"))]
         if not hyp:
             return []
+        start = _locate([w for w, *_ in hyp], words)
+        if start is None:
+            return []
+        if len(hyp) <= need:
+            self.last = [WordHit(start + k, w, s * FRAME_MS, (e + 1) * FRAME_MS, float("nan"))
+                         for k, (w, s, e, _a) in enumerate(hyp)]
+            return []
         phones, _ = self._run("_phones", samples)
         ref = np.zeros(max(n_frames, 1) + 1)
         for _w, s, e, a in phones:
             if e >= s:
                 ref[s:e + 1] = a / (e - s + 1)
-        start = _locate([w for w, *_ in hyp], words)
-        if start is None:
-            return []
         hits = []
         for k, (w, s, e, a) in enumerate(hyp):
             nf = max(1, e - s + 1)

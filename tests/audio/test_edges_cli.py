@@ -38,3 +38,29 @@ def test_default_edges_meet_the_planted_times(four_sentences, tmp_path):
         # ends now at the sound (+ the 20 ms pad), never cut into it; starts were already there
         assert -30 <= de <= 40 and ue - de >= 60, (trimmed, untrimmed)
         assert us <= ds <= us + 20 and abs(ds) <= 40, (trimmed, untrimmed)
+
+
+@pytest.mark.skipif(shutil.which("sox") is None, reason="sox not installed (bin/setup.sh installs it)")
+def test_reverberation_tails_are_cut_back_to_the_last_word(four_sentences, tmp_path):
+    """sox reverberation after the dry sentences (the truth): the tail is sound to the energy
+    trim, so the ends are ~200 ms late; the forced-aligned last word caps them."""
+    import subprocess
+
+    import numpy as np
+    import soundfile as sf
+
+    dry = four_sentences.write_wav(tmp_path / "dry.wav")
+    wav = tmp_path / "talk.wav"
+    subprocess.run(["sox", str(dry), str(tmp_path / "wet.wav"), "reverb", "40", "50", "70", "gain", "-3"], check=True)
+    x, r = sf.read(tmp_path / "wet.wav", dtype="int16")
+    sf.write(wav, x[:len(four_sentences.samples)], r, subtype="PCM_16")
+    write_doc(tmp_path / "talk.txt", [(s, True) for s in SENTENCES])
+    out, energy = tmp_path / "talk.aligned", tmp_path / "energy.aligned"
+    proc = run_align("--audio", wav, "--script", tmp_path / "talk.txt", "--aligned", out)
+    assert proc.returncode == 0, proc.stderr
+    proc = run_align("--audio", wav, "--script", tmp_path / "talk.txt", "--aligned", energy, "--trim-word-cap-ms", "none")
+    assert proc.returncode == 0, proc.stderr
+    capped = [de for _, de in errors(json.loads(out.read_text()), four_sentences)]
+    uncapped = [de for _, de in errors(json.loads(energy.read_text()), four_sentences)]
+    assert np.median(uncapped) > 150, uncapped
+    assert np.median(capped) <= min(110, np.median(uncapped) - 80) and min(capped) >= -60, (capped, uncapped)

@@ -58,6 +58,18 @@ def test_spoken_words_are_proven(four_sentences, decoder):
     assert hits[0].start_ms >= 50 and hits[-1].end_ms <= len(_segment(four_sentences, 2)) / 16.0
 
 
+def test_a_run_too_short_to_use_skips_the_proof_and_changes_nothing(four_sentences, decoder):
+    window = words(SENTENCES[1] + " " + HEADER + " " + SENTENCES[2])
+    seg = _segment(four_sentences, 2)
+    full = decoder.decode(seg, window)
+    n = len(words(SENTENCES[2]))
+    assert decoder.decode(seg, window, need=n - 1) == full       # more words than needed: proven as before
+    assert decoder.decode(seg, window, need=n) == []               # nothing more to gain: no proof run
+    assert [h.word for h in decoder.last] == words(SENTENCES[2]) and all(h.score != h.score for h in decoder.last)
+    # a decode that yields nothing leaves no stale words of the previous one behind
+    assert decoder.decode(seg[:100], window) == [] and decoder.last == []
+
+
 def test_unspoken_text_is_never_claimed(four_sentences, decoder):
     # the audio of sentence 0 against a window holding only text nobody said there
     window = words(HEADER + " " + SENTENCES[3])
