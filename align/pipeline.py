@@ -322,9 +322,10 @@ def run_second_pass(job: DocumentJob, config: AlignConfig, ct, alphabet, entries
         return entries, None   # no document dictionary (--stt-no-own-lm): nothing to constrain to
     samples = load_audio(Path(job.audio), spec.model_rate)
     # Per-fragment placements, without the text stage's guess of who gets the words between two
-    # neighbours (claim_gaps): those gaps are what the second pass decides from the audio.
+    # neighbours (claim_gaps) or which left-out fragment says them (fill): those gaps are what the
+    # second pass decides from the audio.
     fragment_params = dataclasses.replace(config.align, merge=MergeParams(enabled=False),
-                                          edges=dataclasses.replace(config.align.edges, claim_gaps=False))
+                                          edges=dataclasses.replace(config.align.edges, claim_gaps=False, fill=False))
 
     final_params = dataclasses.replace(config.align, merge=MergeParams(enabled=False))
 
