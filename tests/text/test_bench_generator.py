@@ -160,3 +160,53 @@ def test_cli_writes_the_three_files(tmp_path):
     assert set(tlog[0]) == {"start", "end", "transcript"}
     assert set(truth[0]) == {"junk", "orig_start", "orig_end", "words"}
     assert (tmp_path / "book.txt").read_text().startswith("CONTENTS")
+
+
+# --- messy cases (issue 9): the natural reader and the legacy one -----------------------------
+
+def _junctions(case):
+    """(left truth, right truth, pause ms) of consecutive real fragments (no junk between)."""
+    out = []
+    for k in range(len(case.truth) - 1):
+        a, b = case.truth[k], case.truth[k + 1]
+        if not a["junk"] and not b["junk"]:
+            out.append((a, b, case.tlog[k + 1]["start"] - case.tlog[k]["end"]))
+    return out
+
+
+def _at_punctuation(case, a, b):
+    return re.search(r"[.,;:!?]|\n\s*\n", case.book[a["orig_end"]:b["orig_start"]]) is not None
+
+
+def test_natural_reader_cuts_where_readers_pause():
+    natural = gen.make_messy_case("licenses", 5, target_chars=15_000, hesitation=0.0)
+    legacy = gen.make_messy_case("licenses", 5, target_chars=15_000, reader="legacy")
+    for case, name in ((natural, "natural"), (legacy, "legacy")):
+        free = [(a, b) for a, b, _ in _junctions(case) if not _at_punctuation(case, a, b)]
+        after_leaning = [a for a, b in free if a["words"].split()[-1] in gen.PROCLITIC]
+        assert len(free) >= 20, name
+        if name == "natural":
+            # without hesitations no cut falls right after a word that leans on the next one
+            assert after_leaning == []
+        else:
+            assert len(after_leaning) >= 0.2 * len(free)
+
+
+def test_natural_reader_timing():
+    case = gen.make_messy_case("licenses", 6, target_chars=15_000)
+    junctions = _junctions(case)
+    sent = [p for a, b, p in junctions if re.search(r"[.!?]|\n\s*\n", case.book[a["orig_end"]:b["orig_start"]])]
+    plain = [p for a, b, p in junctions if not _at_punctuation(case, a, b)]
+    assert min(sent) >= 400 and max(plain) <= 600 and len(sent) >= 10 and len(plain) >= 10
+    # durations follow one speaking rate (ms per character of the true words, lost words
+    # included), log-normal spread plus short inner pauses
+    rates = sorted((case.tlog[k]["end"] - case.tlog[k]["start"]) / len(t["words"])
+                   for k, t in enumerate(case.truth) if not t["junk"])
+    med = rates[len(rates) // 2]
+    assert 45 <= med <= 85
+    assert rates[len(rates) // 10] > 0.75 * med and rates[-len(rates) // 10] < 1.4 * med
+    # deterministic, and the legacy reader is still reachable (fixed 60 ms per character +-15%)
+    assert gen.make_messy_case("licenses", 6, target_chars=15_000).tlog == case.tlog
+    old = gen.make_messy_case("licenses", 6, target_chars=15_000, reader="legacy")
+    assert all(0.84 * 60 <= (f["end"] - f["start"]) / len(t["words"]) <= 1.16 * 60
+               for f, t in zip(old.tlog, old.truth))
