@@ -117,6 +117,7 @@ class AlignConfig:
             if v is not None:
                 _finite(name, v, 0)
         _finite("--audio-vad-energy-margin", self.vad.energy_margin_db, 0, 60, lo_open=True)
+        _finite("--audio-denoise-below", self.vad.denoise_below_db, -20, 80)
         _finite("--audio-vad-threshold", self.vad.threshold, 0, 1, hi_open=True)
 
         s = p.rough.search

@@ -305,6 +305,7 @@ def run_second_pass(job: DocumentJob, config: AlignConfig, ct, alphabet, entries
     """Constrained re-decoding of the fragments the first alignment left out (align.secondpass)."""
     import dataclasses
 
+    from .audio.denoise import prepare_samples
     from .audio.load import load_audio
     from .secondpass import second_pass
     from .stt.base import SttParams
@@ -320,7 +321,9 @@ def run_second_pass(job: DocumentJob, config: AlignConfig, ct, alphabet, entries
     spec = make_engine_spec(params, ct.clean, lm_dir)
     if not spec.lm_dict:
         return entries, None   # no document dictionary (--stt-no-own-lm): nothing to constrain to
-    samples = load_audio(Path(job.audio), spec.model_rate)
+    # the same front end as the first pass (noise suppression when the recording needs it)
+    samples, _ = prepare_samples(load_audio(Path(job.audio), spec.model_rate), spec.model_rate,
+                                 config.vad.denoise, config.vad.denoise_below_db)
     # Per-fragment placements, without the text stage's guess of who gets the words between two
     # neighbours (claim_gaps) or which left-out fragment says them (fill): those gaps are what the
     # second pass decides from the audio.

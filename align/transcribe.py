@@ -70,6 +70,7 @@ def _transcribe_locked(audio_path, tlog_path, producer, spec, vad, stt, t_lm, pr
                  tlog_path, len(cached))
         return cached
 
+    from .audio.denoise import prepare_samples
     from .audio.load import load_audio
     from .audio.vad import vad_split
     from .stt.pool import transcribe_fragments
@@ -77,6 +78,9 @@ def _transcribe_locked(audio_path, tlog_path, producer, spec, vad, stt, t_lm, pr
     t0 = time.perf_counter()
     samples = load_audio(audio_path, stt.model_rate)
     t_load = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    samples, why = prepare_samples(samples, stt.model_rate, vad.denoise, vad.denoise_below_db)
+    log.info("%s (%.2f s)", why, time.perf_counter() - t0)
     duration_s = len(samples) / stt.model_rate
 
     t0 = time.perf_counter()

@@ -68,6 +68,10 @@ class VadParams:
     onset_ms: float | None = 500          # how far a start may move back over active frames
     offset_ms: float = 300                # how far an end may move on over active frames
     energy_margin_db: float = 6.0         # a frame is active at local noise floor + this many dB
+    # Noise suppression before the VAD and the recogniser (align.audio.denoise; the transcribe step
+    # applies it, `vad_split` itself never does): auto = when the estimated SNR is under denoise_below_db.
+    denoise: str = "auto"                 # auto | on | off
+    denoise_below_db: float = 20.0
 
     def validate(self) -> None:
         if self.engine not in VAD_ENGINES:
@@ -88,6 +92,10 @@ class VadParams:
             raise UsageError(f"--audio-vad-offset must be in [0, 5000] ms, got {self.offset_ms!r}")
         if not 0 < self.energy_margin_db <= 60:
             raise UsageError(f"--audio-vad-energy-margin must be in (0, 60] dB, got {self.energy_margin_db!r}")
+        if self.denoise not in ("auto", "on", "off"):
+            raise UsageError(f"--audio-denoise must be auto, on or off, got {self.denoise!r}")
+        if not -20 <= self.denoise_below_db <= 80:
+            raise UsageError(f"--audio-denoise-below must be in [-20, 80] dB, got {self.denoise_below_db!r}")
         if self.min_duration_ms < 0:
             raise UsageError(f"--stt-min-duration must be >= 0 ms, got {self.min_duration_ms!r}")
         if self.max_duration_ms is not None:

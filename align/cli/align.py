@@ -111,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how far (ms) a fragment's end may move forward over such sound, 0 to 5000")
     g.add_argument("--audio-vad-energy-margin", type=_finite, default=vad.energy_margin_db, metavar="DB",
                    help="dB above the local noise floor that counts as sound for the edge refinement, in (0, 60]")
+    g.add_argument("--audio-denoise", choices=("auto", "on", "off"), default=vad.denoise,
+                   help="noise suppression (Wiener filter) before the VAD and speech-to-text: auto = only when "
+                   "the recording's estimated signal-to-noise ratio is under --audio-denoise-below")
+    g.add_argument("--audio-denoise-below", type=_finite, default=vad.denoise_below_db, metavar="DB",
+                   help="auto noise suppression: estimated SNR (dB) under which the audio is filtered")
 
     g = p.add_argument_group("speech-to-text")
     g.add_argument("--stt-engine", choices=STT_ENGINES, default=None,
@@ -334,6 +339,7 @@ def config_from_args(args: argparse.Namespace):
         threshold=args.audio_vad_threshold, frame_ms=args.audio_vad_frame_length,
         min_duration_ms=args.stt_min_duration, max_duration_ms=args.stt_max_duration, tail_ms=args.audio_vad_tail,
         onset_ms=args.audio_vad_onset, offset_ms=args.audio_vad_offset, energy_margin_db=args.audio_vad_energy_margin,
+        denoise=args.audio_denoise, denoise_below_db=args.audio_denoise_below,
     )
     engine, why = args.stt_engine, "--stt-engine"
     if engine is None:

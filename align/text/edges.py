@@ -7,7 +7,11 @@
    covers only the transcript's longer part. An unmatched end of the transcript of at least
    `bridge_min_chars` is looked for across at most `bridge_max_chars` of text beyond the match
    (never past a neighbour); found well enough, the utterance spans the stretch between, which
-   is left out of its label and listed as skipped.
+   is left out of its label and listed as skipped. Only when the part matched in place is itself
+   substantial (`bridge_min_core` of the transcript's letters) and the piece found beyond is long
+   enough for the stretch it crosses (at most `bridge_stretch_per_letter` characters of stretch
+   per letter of the piece): a garbled transcript whose few chance words match somewhere is not
+   stretched across a page to them.
 3. `claim_gaps`: speech-to-text drops or garbles short first and last words ("the", "of"), so a
    match stops a word short and the word lies unclaimed between two utterances. When two
    utterances are neighbours in the audio (consecutive fragments, no junk or unplaced fragment
@@ -75,6 +79,13 @@ class EdgeParams:
     bridge_min_chars: int = 10       # an unmatched transcript end this long is looked for across an insert
     bridge_max_chars: int = 400      # --align-bridge-max: longest unread stretch bridged (clean characters)
     bridge_min_score: float = 0.7    # normalised Smith-Waterman score the unmatched end needs there
+    # the transcript's part matched in place must hold this share of its letters (and at least
+    # bridge_min_chars): a chance match of two garbled words ("that patents") must not pull an
+    # utterance across a stretch to where the rest of its transcript happens to match
+    bridge_min_core: float = 1 / 3
+    # a stretch is bridged for a piece of at least 1/this of its length in letters: "if that
+    # patents and" (16 letters) matches at 0.7 somewhere in any 200 characters of prose
+    bridge_stretch_per_letter: float = 10.0
 
 
 def _word_bounds(clean: str, k: int) -> tuple[int, int]:
@@ -425,6 +436,10 @@ def _word_end(clean: str, k: int) -> int:
     return k
 
 
+def _piece_long_enough(piece: str, cut: tuple[int, int], p: EdgeParams) -> bool:
+    return (cut[1] - cut[0]) <= p.bridge_stretch_per_letter * len(piece.replace(" ", ""))
+
+
 def bridge(clean: str, text_codes, patterns: Sequence[str], kept: list[tuple[int, tuple[int, int]]],
            p: EdgeParams, match: int, mismatch: int, gap: int):
     """(kept with spans widened across unread stretches, {fragment: [(clean start, end) left out]})."""
@@ -438,6 +453,9 @@ def bridge(clean: str, text_codes, patterns: Sequence[str], kept: list[tuple[int
         a = encode(pat)
         raw, a0, a1, b0, b1 = sw_kernel(a, text_codes, cs, ce, match, mismatch, gap)
         if raw <= 0:
+            continue
+        core = len(pat[a0:a1].replace(" ", ""))
+        if core < max(p.bridge_min_chars, p.bridge_min_core * len(pat.replace(" ", ""))):
             continue
         tail = pat[a1:].strip()
         if len(tail.replace(" ", "")) >= p.bridge_min_chars:
@@ -454,7 +472,7 @@ def bridge(clean: str, text_codes, patterns: Sequence[str], kept: list[tuple[int
                     cut = (cut[0] + 1, cut[1])
                 while cut[1] > cut[0] and clean[cut[1] - 1] == " ":
                     cut = (cut[0], cut[1] - 1)
-                if cut[1] > cut[0] and s0 >= cut[0]:
+                if cut[1] > cut[0] and s0 >= cut[0] and _piece_long_enough(tail, cut, p):
                     cuts.setdefault(i, []).append(cut)
                     span[1] = _word_end(clean, tb1)
         head = pat[:a0].strip()
@@ -470,7 +488,7 @@ def bridge(clean: str, text_codes, patterns: Sequence[str], kept: list[tuple[int
                     cut = (cut[0] + 1, cut[1])
                 while cut[1] > cut[0] and clean[cut[1] - 1] == " ":
                     cut = (cut[0], cut[1] - 1)
-                if cut[1] > cut[0] and e0 <= cut[1]:
+                if cut[1] > cut[0] and e0 <= cut[1] and _piece_long_enough(head, cut, p):
                     cuts.setdefault(i, []).insert(0, cut)
                     span[0] = _word_start(clean, hb0)
     return [(i, (s, e)) for i, (s, e) in out], cuts

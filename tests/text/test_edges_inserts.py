@@ -196,3 +196,31 @@ def test_spoken_words_of_an_utterance_point_at_the_original():
     assert [w for w, _, _ in words] == u.aligned.split()
     assert [text[s:e] for _, s, e in words] == ["Press", "2", "to", "hear", "the", "menu", "again"]
     assert u.extra["skipped"] == [[text.index("- 7 -"), text.index("menu")]]
+
+
+def test_a_garbled_head_is_not_bridged_across_sentences_to_a_chance_match():
+    """Noisy speech-to-text: the fragment reading "The precise terms and conditions ... follow."
+    came out as "if that patents and for copying ...". Its good part matches in place; the garbled
+    head "if that patents and" matches "that patents applied" two sentences and a page break
+    earlier. Bridging there would label the fragment with a sentence it never read."""
+    from align.text.edges import EdgeParams
+
+    text = ("Finally, every program is threatened constantly by software patents.\n\n"
+            "States should not allow patents to restrict development and use of software on general-purpose "
+            "computers, but in those that do, we wish to avoid the special danger that patents applied to a free "
+            "program could make it effectively proprietary.\n\n"
+            "To prevent this, the GPL assures that patents cannot be used to render the program non-free.\n\n"
+            "- 2 -\n\nGNU GPL version 3 page 3\n\n"
+            "The precise terms and conditions for copying, distribution and modification follow.\n")
+    ct = normalise(text, [Phrase(0, len(text))], EN)
+    tl = ["finally every program is threatened constantly by software patents",
+          "states should not allow patents to restrict development and use of software on general purpose computers",
+          "if that patents and for copying distribution and modification follow"]
+    entries = [TranscriptEntry(5000 * k, 5000 * k + 4000, s) for k, s in enumerate(tl)]
+    got = [u for u in align_transcripts(entries, ct, EN).utterances if u.fragment == 2]
+    assert got and "danger" not in got[0].aligned_raw and "patents" not in got[0].aligned, got
+    assert got[0].aligned.endswith("for copying distribution and modification follow")
+    # the old rule (any 10-letter piece matching at 0.7 within 400 characters) bridged it
+    loose = AlignParams(edges=EdgeParams(bridge_min_core=0.0, bridge_stretch_per_letter=1e9))
+    old = [u for u in align_transcripts(entries, ct, EN, loose).utterances if u.fragment == 2]
+    assert old and "danger that patents applied" in old[0].aligned_raw
