@@ -37,6 +37,7 @@ class SecondPassParams:
     enabled: bool = True
     max_rounds: int = 3                 # re-decode and re-align at most this often
     max_edge_words: int = 3             # a placed fragment is re-decoded for at most this many words left at an edge
+    sentence_edge_words: int = 5        # ... or up to its sentence's start/end this near, when no neighbour is placed
     budget: float = 0.5                 # re-decode at most this share of the audio's duration (all rounds)
     min_anchored: float = 0.3           # run only when the first pass placed this share of the fragments
     slow_ms_per_word: float = 700.0     # a placed fragment this much longer per word than its text is re-decoded
@@ -95,8 +96,24 @@ def _words_in(clean: str, lo: int, hi: int) -> tuple[list[str], list[int]]:
     return [w for w, _, _ in toks], [s for _, s, _ in toks]
 
 
+def _sentence_edge(clean: str, lo: int, hi: int, ends: frozenset, left: bool, limit: int) -> list[str]:
+    """Words of clean[lo:hi] from the last sentence start in it up to hi (left) or from lo up to the
+    first sentence end in it (right), when there is one and they are at most `limit` words."""
+    if not ends:
+        return []
+    words, starts = _words_in(clean, lo, hi)
+    ending = [k for k in range(len(words)) if starts[k] + len(words[k]) in ends]
+    if left:
+        k = (ending[-1] + 1) if ending else None
+        piece = words[k:] if k is not None and k < len(words) else []
+    else:
+        piece = words[:ending[0] + 1] if ending else []
+    return piece if 0 < len(piece) <= limit else []
+
+
 def _candidates(entries, placed: dict[int, tuple[int, int]], clean: str, max_words: int, max_edge: int = 3,
-                slow_ms: float = 700.0, slow_extra: int = 40):
+                slow_ms: float = 700.0, slow_extra: int = 40, sentence_ends: frozenset = frozenset(),
+                sentence_edge: int = 0):
     """(fragment, lo, hi, current word count) for fragments worth decoding again."""
     order = sorted(placed)
     out = []
@@ -116,6 +133,13 @@ def _candidates(entries, placed: dict[int, tuple[int, int]], clean: str, max_wor
             # (a header, a left-out passage) or belongs to an unplaced fragment in between.
             left = _words_in(clean, lo, cs)[0] if prev == i - 1 else []
             right = _words_in(clean, ce, hi)[0] if nxt == i + 1 else []
+            # No placed neighbour on a side (its fragment was garbled, or there is none): the words
+            # up to the start (end) of this fragment's own sentence, when that is near; never
+            # across a sentence end, so a left-out sentence or a header cannot be reached.
+            if prev != i - 1 and sentence_edge:
+                left = _sentence_edge(clean, lo, cs, sentence_ends, True, sentence_edge) or left
+            if nxt != i + 1 and sentence_edge:
+                right = _sentence_edge(clean, ce, hi, sentence_ends, False, sentence_edge) or right
             n_words = len(_words_in(clean, cs, ce)[0])
             slow = (entries[i].end - entries[i].start) > max(3000.0, slow_ms * max(n_words, 1))
             if slow and lo <= cs and ce <= hi:
@@ -127,8 +151,9 @@ def _candidates(entries, placed: dict[int, tuple[int, int]], clean: str, max_wor
                 out.append((i, lo2, hi2, n_words))
                 prev = i
                 continue
-            left = left if len(left) <= max_edge else []
-            right = right if len(right) <= max_edge else []
+            limit = max(max_edge, sentence_edge)
+            left = left if len(left) <= (max_edge if prev == i - 1 else limit) else []
+            right = right if len(right) <= (max_edge if nxt == i + 1 else limit) else []
             if (left or right) and lo <= cs and ce <= hi:
                 wl, wr = _words_in(clean, lo, cs)[1], _words_in(clean, ce, hi)[1]
                 lo2 = wl[-len(left)] if left else cs
@@ -204,7 +229,8 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
                 few_anchors = True
                 break
             cands = [c for c in _candidates(entries, placed, clean, params.decode.max_window_words,
-                                            params.max_edge_words, params.slow_ms_per_word, params.slow_extra_words)
+                                            params.max_edge_words, params.slow_ms_per_word, params.slow_extra_words,
+                                            sentence_ends, params.sentence_edge_words)
                      if (c[0], c[1], c[2]) not in tried]
             if not cands:
                 break

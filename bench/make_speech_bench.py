@@ -122,7 +122,8 @@ def build(out: Path, minutes: float, seed: int, left_out: int = 3, variant: str 
     out.mkdir(parents=True, exist_ok=True)
     speech.write_wav(out / "speech.wav")
     if degrade:
-        apply_degradations(out / "speech.wav", degrade, speech, seed)
+        spans = [(it["start_ms"], it["end_ms"]) for it in spoken_items]
+        apply_degradations(out / "speech.wav", degrade, spans, seed)
     (out / "text.txt").write_text(doc, encoding="utf-8")
     import soundfile as sf
 
@@ -139,33 +140,40 @@ def build(out: Path, minutes: float, seed: int, left_out: int = 3, variant: str 
     return truth
 
 
-def apply_degradations(wav: Path, degrade: list[str], speech, seed: int) -> None:
-    """Degrade the file in place, in the order given (sox for filters, numpy for noise)."""
+def apply_degradations(wav: Path, degrade: list[str], spans: list[tuple[float, float]], seed: int) -> None:
+    """Degrade the file in place, in the order given (sox for filters, numpy for noise).
+
+    `spans`: the spoken sentences' (start_ms, end_ms) in the degraded file's time, over which the
+    noise's SNR is measured. Checked with an audit of each step (peak, clipped samples, levels over
+    speech and pauses, SNR against the step's input): the reverb used to clip inside sox (its
+    gain came after it) and the SNR was measured over "loud frames", 1 dB off the SNR over speech."""
     import numpy as np
     import soundfile as sf
 
     for d in degrade:
         tmp = wav.with_suffix(".tmp.wav")
         if d == "phone":   # telephone band, through 8 kHz and back
-            subprocess.run(["sox", str(wav), "-r", "8000", str(tmp), "sinc", "300-3400"], check=True)
-            subprocess.run(["sox", str(tmp), "-r", "16000", str(wav)], check=True)
+            subprocess.run(["sox", "-D", str(wav), "-r", "8000", str(tmp), "sinc", "300-3400"], check=True)
+            subprocess.run(["sox", "-D", str(tmp), "-r", "16000", str(wav)], check=True)
             tmp.unlink()
         elif d == "reverb":
             n = sf.info(str(wav)).frames
-            subprocess.run(["sox", str(wav), str(tmp), "reverb", "40", "50", "70", "gain", "-3"], check=True)
+            # headroom first: reverberation adds energy, and sox clips inside the effect
+            subprocess.run(["sox", "-D", str(wav), str(tmp), "gain", "-6", "reverb", "40", "50", "70"], check=True)
             x, r = sf.read(str(tmp), dtype="int16")
             sf.write(str(wav), x[:n] if x.ndim == 1 else x[:n, 0], r, subtype="PCM_16")
             tmp.unlink()
         elif d.startswith("tempo:"):
-            subprocess.run(["sox", str(wav), str(tmp), "tempo", "-s", d.split(":")[1]], check=True)
+            subprocess.run(["sox", "-D", str(wav), str(tmp), "tempo", "-s", d.split(":")[1]], check=True)
             tmp.replace(wav)
         elif d.startswith("noise:"):
             snr = float(d.split(":")[1])
             x, r = sf.read(str(wav), dtype="float64")
-            # speech power over the loud frames only (pauses would dilute it)
-            frames = x[: len(x) // 160 * 160].reshape(-1, 160)
-            e = (frames ** 2).mean(axis=1)
-            p_speech = float(e[e > e.max() * 1e-3].mean())
+            # speech power over the spoken sentences (pauses would dilute it)
+            spoken = np.zeros(len(x), bool)
+            for a, b in spans:
+                spoken[int(a * r / 1000):int(b * r / 1000)] = True
+            p_speech = float((x[spoken] ** 2).mean())
             rng = np.random.default_rng(seed)
             w = rng.normal(size=len(x))
             noise = np.convolve(w, np.ones(4) / 4, mode="same")   # a little low-passed: less hiss, more rumble

@@ -122,6 +122,24 @@ def test_candidates_are_unplaced_fragments_and_short_edges():
     assert _candidates(entries2, {0: (0, 2), 1: (18, 23)}, clean, max_words=100) == []
 
 
+def test_candidates_reach_the_own_sentence_edge_when_no_neighbour_is_placed():
+    """Fragments 0 and 2 were garbled (unplaced); fragment 1 is placed on "dd ee" inside the
+    sentence "cc dd ee ff gg": its window reaches that sentence's start and end, never past them."""
+    clean = "aa bb cc dd ee ff gg hh ii jj"
+    ends = frozenset({5, 20})           # sentences end after "bb" and after "gg"
+    entries = [TranscriptEntry(0, 1000, "x"), TranscriptEntry(1500, 2500, "y"), TranscriptEntry(3000, 4000, "z")]
+    placed = {1: (9, 14)}
+    cands = {c[0]: c for c in _candidates(entries, placed, clean, max_words=100, sentence_ends=ends, sentence_edge=5)}
+    assert clean[cands[1][1]:cands[1][2]].split() == ["cc", "dd", "ee", "ff", "gg"]
+    assert cands[1][3] == 2
+    # without the sentence rule (or without sentence ends) the placed fragment is no candidate
+    assert 1 not in {c[0] for c in _candidates(entries, placed, clean, max_words=100)}
+    assert 1 not in {c[0] for c in _candidates(entries, placed, clean, max_words=100, sentence_edge=5)}
+    # a sentence start too far away (more words than the limit) is not reached
+    cands = {c[0]: c for c in _candidates(entries, placed, clean, max_words=100, sentence_ends=ends, sentence_edge=1)}
+    assert clean[cands[1][1]:cands[1][2]].split() == ["cc", "dd", "ee"]
+
+
 def test_a_fragment_holding_two_sentences_is_cut_in_the_pause_between_them(four_sentences, doc, spec):
     from align.pipeline import sentence_ends
 
