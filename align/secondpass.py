@@ -37,7 +37,7 @@ class SecondPassParams:
     enabled: bool = True
     max_rounds: int = 3                 # re-decode and re-align at most this often
     max_edge_words: int = 3             # a placed fragment is re-decoded for at most this many words left at an edge
-    sentence_edge_words: int = 5        # ... or up to its sentence's start/end this near, when no neighbour is placed
+    sentence_edge_words: int = 7        # ... or up to its sentence's start/end this near (no placed neighbour, or a far one)
     budget: float = 0.5                 # re-decode at most this share of the audio's duration (all rounds)
     min_anchored: float = 0.3           # run only when the first pass placed this share of the fragments
     slow_ms_per_word: float = 700.0     # a placed fragment this much longer per word than its text is re-decoded
@@ -136,10 +136,13 @@ def _candidates(entries, placed: dict[int, tuple[int, int]], clean: str, max_wor
             # No placed neighbour on a side (its fragment was garbled, or there is none): the words
             # up to the start (end) of this fragment's own sentence, when that is near; never
             # across a sentence end, so a left-out sentence or a header cannot be reached.
-            if prev != i - 1 and sentence_edge:
-                left = _sentence_edge(clean, lo, cs, sentence_ends, True, sentence_edge) or left
-            if nxt != i + 1 and sentence_edge:
-                right = _sentence_edge(clean, ce, hi, sentence_ends, False, sentence_edge) or right
+            # The same when the placed neighbour is further than `max_edge` words: the decoder
+            # dropped the end of a long sentence ("... these rights [or asking you to surrender the
+            # rights.]").
+            if (prev != i - 1 or len(left) > max_edge) and sentence_edge:
+                left = _sentence_edge(clean, lo, cs, sentence_ends, True, sentence_edge)
+            if (nxt != i + 1 or len(right) > max_edge) and sentence_edge:
+                right = _sentence_edge(clean, ce, hi, sentence_ends, False, sentence_edge)
             n_words = len(_words_in(clean, cs, ce)[0])
             slow = (entries[i].end - entries[i].start) > max(3000.0, slow_ms * max(n_words, 1))
             if slow and lo <= cs and ce <= hi:
@@ -151,9 +154,8 @@ def _candidates(entries, placed: dict[int, tuple[int, int]], clean: str, max_wor
                 out.append((i, lo2, hi2, n_words))
                 prev = i
                 continue
-            limit = max(max_edge, sentence_edge)
-            left = left if len(left) <= (max_edge if prev == i - 1 else limit) else []
-            right = right if len(right) <= (max_edge if nxt == i + 1 else limit) else []
+            left = left if len(left) <= max(max_edge, sentence_edge) else []
+            right = right if len(right) <= max(max_edge, sentence_edge) else []
             if (left or right) and lo <= cs and ce <= hi:
                 wl, wr = _words_in(clean, lo, cs)[1], _words_in(clean, ce, hi)[1]
                 lo2 = wl[-len(left)] if left else cs

@@ -138,6 +138,15 @@ def test_candidates_reach_the_own_sentence_edge_when_no_neighbour_is_placed():
     # a sentence start too far away (more words than the limit) is not reached
     cands = {c[0]: c for c in _candidates(entries, placed, clean, max_words=100, sentence_ends=ends, sentence_edge=1)}
     assert clean[cands[1][1]:cands[1][2]].split() == ["cc", "dd", "ee"]
+    # a placed neighbour beyond more than max_edge words: the own sentence's end (7 words away) is
+    # the edge, not the neighbour (9 words away)
+    clean = "aa bb cc dd ee ff gg hh ii jj kk ll"
+    ends = frozenset({26})              # after "ii"
+    placed = {0: (0, 5), 1: (33, 35)}   # "aa bb", then "ll"
+    entries = entries[:2]
+    cands = {c[0]: c for c in _candidates(entries, placed, clean, max_words=100, sentence_ends=ends, sentence_edge=7)}
+    assert clean[cands[0][1]:cands[0][2]].split() == "aa bb cc dd ee ff gg hh ii".split()
+    assert 0 not in {c[0] for c in _candidates(entries, placed, clean, max_words=100)}
 
 
 def test_a_fragment_holding_two_sentences_is_cut_in_the_pause_between_them(four_sentences, doc, spec):
