@@ -74,7 +74,7 @@ class EdgeParams:
     calibrate_prior: float = 50.0    # pseudo-junctions of the defaults in that estimate
     w_duration: float = 1.0          # weight of the durations' fit (see claim_gaps)
     duration_dof: float = 4.0        # Student's t degrees of freedom of the misfit (0: Gaussian)
-    claim_across: int = 1            # unplaced (junk) fragments a claim may reach across
+    claim_across: int = 2            # unplaced (junk) fragments a claim may reach across
     bridge: bool = True              # --align-no-bridge
     bridge_min_chars: int = 10       # an unmatched transcript end this long is looked for across an insert
     bridge_max_chars: int = 400      # --align-bridge-max: longest unread stretch bridged (clean characters)
