@@ -283,11 +283,12 @@ def _junk_words(rng: Random, vocab: list[str], taboo: set[tuple[str, str]]) -> l
     return out
 
 
-def _contains(haystack: list[str], needle: list[str], index: dict[str, list[int]]) -> bool:
+def _find(haystack: list[str], needle: list[str], index: dict[str, list[int]]) -> int:
+    """Index of the first occurrence of the word sequence `needle` in `haystack`, or -1."""
     for i in index.get(needle[0], ()):
         if haystack[i : i + len(needle)] == needle:
-            return True
-    return False
+            return i
+    return -1
 
 
 def _longest_run(words: list[str], grams: dict[int, set[tuple[str, ...]]]) -> int:
@@ -309,10 +310,15 @@ def make_case(
     near_copies: bool = False,
     split_rate: float = 0.02,
     merge_rate: float = 0.02,
+    keep_verbatim: bool = False,
 ) -> Case:
     """Build one benchmark case (see the module docstring). skip_fraction: share of the read
     fragments left out of the tlog (audio never transcribed); split_rate / merge_rate: per
-    word chance of being split in two / merged with the previous word."""
+    word chance of being split in two / merged with the previous word.
+
+    keep_verbatim (with unrelated / near_copies): fragments whose words all occur, in order, in
+    the book are kept instead of left out: they are true readings of the book (junk False, truth
+    span at the first occurrence, "verbatim" True); every other fragment has "verbatim" False."""
     if not 0 <= junk_fraction < 1 or not 0 <= skip_fraction < 1 or not 0 <= noise <= 1:
         raise ValueError("noise must be in [0, 1]; junk_fraction and skip_fraction in [0, 1)")
     rng = Random(seed)
@@ -324,7 +330,8 @@ def make_case(
     book = build_book(select_docs(docs, target_chars), rng) if unrelated else read_book
 
     spoken = [w.text for w in read_book.words]
-    book_words = [w.text for w in words_of(book.text)]
+    book_word_spans = words_of(book.text)
+    book_words = [w.text for w in book_word_spans]
     taboo = _bigrams(spoken) | _bigrams(book_words)
     index: dict[str, list[int]] = {}
     for i, w in enumerate(book_words):
@@ -338,10 +345,15 @@ def make_case(
             continue
         ws = spoken[a:b]
         if unrelated:
-            if _contains(book_words, ws, index):
+            at = _find(book_words, ws, index)
+            if at >= 0 and keep_verbatim:
+                frags.append({"junk": False, "words": ws, "verbatim": True,
+                              "span": (book_word_spans[at].start, book_word_spans[at + len(ws) - 1].end)})
+                continue
+            if at >= 0:
                 dropped_verbatim += 1
                 continue
-            frags.append({"junk": True, "words": ws, "span": None})
+            frags.append({"junk": True, "words": ws, "span": None, **({"verbatim": False} if keep_verbatim else {})})
         else:
             frags.append({"junk": False, "words": ws, "span": (read_book.words[a].start, read_book.words[b - 1].end)})
 
@@ -377,6 +389,8 @@ def make_case(
         }
         if "run" in f:
             entry["verbatim_run"] = f["run"]
+        if "verbatim" in f:
+            entry["verbatim"] = f["verbatim"]
         truth.append(entry)
     stats = {
         "seed": seed,
