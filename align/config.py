@@ -136,6 +136,8 @@ class AlignConfig:
         _finite("--align-claim-max-words", p.edges.max_words, 0, integer=True)
         _finite("--align-claim-max-pause", p.edges.max_pause_ms, 0)
         _finite("--align-bridge-max", p.edges.bridge_max_chars, 0, integer=True)
+        _finite("--align-verbatim-share", p.verbatim.doc_share, 0, 1)
+        _finite("--align-verbatim-local", p.verbatim.local_share, 0, 1)
         g = p.gap
         _finite("--align-shrink-fraction", g.shrink_fraction, 0, 1)
         _finite("--align-stretch-fraction", g.stretch_fraction, 0, 10)

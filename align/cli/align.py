@@ -192,6 +192,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "is looked for across up to --align-bridge-max characters of unread text, e.g. a footnote)")
     g.add_argument("--align-bridge-max", type=int, default=400,
                    help="longest stretch of unread text (clean characters, >= 0) bridged inside an utterance")
+    g.add_argument("--align-no-verbatim-check", action="store_true",
+                   help="keep placed transcripts whose words differ from the text's (by default, where the text is "
+                   "probably not what was read, only utterances whose label says the transcript's words are kept)")
+    g.add_argument("--align-verbatim-share", type=_finite, default=0.5,
+                   help="when fewer than this share (0 to 1) of the transcripts are placed, every utterance must be "
+                   "verbatim (the text is at best a near copy)")
+    g.add_argument("--align-verbatim-local", type=_finite, default=0.5,
+                   help="an utterance fewer than this share (0 to 1) of whose 3 neighbours on each side are placed "
+                   "must be verbatim")
     g.add_argument("--align-shrink-fraction", type=_finite, default=0.1, help="how far a boundary may move inward (fraction of the match, 0 to 1)")
     g.add_argument("--align-stretch-fraction", type=_finite, default=0.25, help="how far a boundary may move outward (fraction of the match, 0 to 10)")
     g.add_argument("--align-word-snap-factor", type=_finite, default=1.5, help="score factor for a boundary at a word boundary, in (0, 100]")
@@ -309,6 +318,7 @@ def config_from_args(args: argparse.Namespace):
     from ..text.search import SearchParams
     from ..text.similarity import WngParams
     from ..text.sw import SwParams
+    from ..text.verbatim import VerbatimParams
 
     wng = WngParams(args.align_wng_min_size, args.align_wng_max_size, args.align_wng_size_factor,
                     args.align_wng_position_factor)
@@ -328,6 +338,8 @@ def config_from_args(args: argparse.Namespace):
         edges=EdgeParams(snap_words=not args.align_no_word_snap, claim_gaps=not args.align_no_claim_gaps,
                          max_words=args.align_claim_max_words, max_pause_ms=args.align_claim_max_pause,
                          bridge=not args.align_no_bridge, bridge_max_chars=args.align_bridge_max),
+        verbatim=VerbatimParams(enabled=not args.align_no_verbatim_check, doc_share=args.align_verbatim_share,
+                                local_share=args.align_verbatim_local),
         gap=GapParams(args.align_shrink_fraction, args.align_stretch_fraction, args.align_word_snap_factor,
                       args.align_phrase_snap_factor, args.align_similarity_algo.lower(), wng),
         filters=FilterParams(output, bounds, wng),

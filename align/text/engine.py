@@ -22,6 +22,7 @@ from .metrics import FilterParams, evaluate
 from .normalise import CleanText, Phrase, TextParams, normalise
 from .rough import RoughParams, drop_isolated, rough_align
 from .search import Match, TrigramIndex
+from .verbatim import VerbatimParams, checked_fragments, inner_unmatched
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,8 @@ REASON_NO_MATCH = "no match"
 REASON_EMPTY_MATCH = "empty match"
 REASON_ISOLATED = "isolated match"
 REASON_MID_WORD = "mid-word match"
+# placed, but where the text is at best a near copy its words are not the transcript's (verbatim.py)
+REASON_NOT_VERBATIM = "not verbatim"
 # Reasons of fragments the aligner could not place (the others were placed, then filtered).
 UNPLACED_REASONS = frozenset({REASON_EMPTY, REASON_NO_MATCH, REASON_EMPTY_MATCH, REASON_ISOLATED, REASON_MID_WORD})
 
@@ -59,6 +62,7 @@ class AlignParams:
     filters: FilterParams = FilterParams()
     merge: MergeParams = MergeParams()
     edges: EdgeParams = EdgeParams()
+    verbatim: VerbatimParams = VerbatimParams()
     text_context: int = 10             # --text-context: clean characters shown around a match in DEBUG logs
 
 
@@ -341,6 +345,15 @@ def align_transcripts(
                     del dropped[r]
     if params.edges.claim_gaps:
         kept = claim_gaps(ct, entries, kept, params.edges, patterns)
+    if params.verbatim.enabled and kept:
+        check = checked_fragments([m is not None for m in matches], [bool(p) for p in patterns], params.verbatim)
+        verbatim = []
+        for i, (s, e) in kept:
+            if check[i] and inner_unmatched(patterns[i], _without(ct.clean, s, e, cuts.get(i, ())), params.verbatim):
+                drop(i, REASON_NOT_VERBATIM)
+            else:
+                verbatim.append((i, (s, e)))
+        kept = verbatim
     groups = merge_groups(ct, entries, kept, params.merge) if params.merge.enabled else [[k] for k in kept]
     spans = [(g[0][1][0], g[-1][1][1]) for g in groups]
     orig = original_spans(ct, spans)
