@@ -30,8 +30,14 @@ def test_numbers_are_said_and_raw_text_stays_original(tmp_path):
     assert u[1]["aligned-raw"] == "Press 2 to change folders,"
     assert u[3]["aligned-raw"] == "The office opens at 9:30 on weekdays."
     r = run("--tlog", tmp_path / "t.tlog", "--script", tmp_path / "t.txt", "--aligned", out, "--force",
-            "--text-verbalize", "none")
+            "--text-verbalize", "none", "--align-no-verbatim-check")
     assert [x["aligned"] for x in json.loads(out.read_text())][1] == "press to change folders"
+    # with the verbatim check (default) that label, which lacks the spoken "two", is refused: its
+    # neighbours "three ... twenty first" and "nine thirty" find no text without numbers said
+    r = run("--tlog", tmp_path / "t.tlog", "--script", tmp_path / "t.txt", "--aligned", out, "--force",
+            "--text-verbalize", "none")
+    assert "press to change folders" not in [x["aligned"] for x in json.loads(out.read_text())]
+    assert "not verbatim: 1" in r.stderr
 
 
 def _tlog_of(path, n=60):
