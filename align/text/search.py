@@ -219,7 +219,12 @@ class TrigramIndex:
         order = np.argsort(codes, kind="stable")
         self._sorted_codes = codes[order]
         self._positions = order.astype(np.int64)
-        uniq, first = np.unique(self._sorted_codes, return_index=True)
+        # first index of each distinct code in the sorted codes (np.unique would import numpy.ma)
+        sc = self._sorted_codes
+        starts = np.ones(len(sc), bool)
+        starts[1:] = sc[1:] != sc[:-1]
+        first = np.flatnonzero(starts)
+        uniq = sc[first]
         # Compact code space: pattern codes are mapped through `uniq` by binary search.
         self._uniq = uniq
         self._offsets = np.append(first, len(order)).astype(np.int64)
