@@ -542,7 +542,7 @@ def _num_words(tok: str, rng: Random) -> list[str]:
     return out + (["percent"] if pct else [])
 
 
-def spoken_words(text: str, base: int, rng: Random) -> list[tuple[str, int, int, int]]:
+def spoken_words(text: str, base: int, rng: Random, natural: bool = False) -> list[tuple[str, int, int, int]]:
     """(clean word, start, end, token id) the reader says for `text` (at offset base). Words
     from one number/abbreviation share its span and token id: a fragment never splits them."""
     out = []
@@ -565,7 +565,13 @@ def spoken_words(text: str, base: int, rng: Random) -> list[tuple[str, int, int,
         elif kind == "num":
             ws = _num_words(g, rng)
         else:
-            ws = [SPOKEN_SYMBOLS[g]]
+            if natural and g == "#" and text[m.end():m.end() + 1].isalpha():
+                # "#include": a programmer says "hash include" or just "include", never "number"
+                if rng.random() < 0.5:
+                    continue
+                ws = ["hash"]
+            else:
+                ws = [SPOKEN_SYMBOLS[g]]
         out += [(w, s, e, tid) for w in ws]
     return out
 
@@ -592,7 +598,7 @@ class MessyBook:
 
 
 def build_messy_book(docs: list[tuple[str, str]], rng: Random, footnote_rate: float, hyphen_rate: float,
-                     footnote_bodies: bool = True) -> MessyBook:
+                     footnote_bodies: bool = True, natural: bool = False) -> MessyBook:
     style = FURNITURE_STYLES[rng.randrange(len(FURNITURE_STYLES))]
     fstyle = FOOTNOTE_STYLES[rng.randrange(len(FOOTNOTE_STYLES))]
     lines: list[tuple[int, str]] = []
@@ -622,7 +628,7 @@ def build_messy_book(docs: list[tuple[str, str]], rng: Random, footnote_rate: fl
             if rng.random() < footnote_rate:
                 j = m.end()
                 chunk = s[out_pos:j]
-                sw = spoken_words(chunk, pos, rng)
+                sw = spoken_words(chunk, pos, rng, natural)
                 words.extend((w, a, b, t + tid_base) for w, a, b, t in sw)
                 tid_base += len(sw) + 1
                 emit(chunk, None)
@@ -632,7 +638,7 @@ def build_messy_book(docs: list[tuple[str, str]], rng: Random, footnote_rate: fl
                 marks.append(mark)
                 out_pos = j
         chunk = s[out_pos:]
-        sw = spoken_words(chunk, pos, rng)
+        sw = spoken_words(chunk, pos, rng, natural)
         words.extend((w, a, b, t + tid_base) for w, a, b, t in sw)
         tid_base += len(sw) + 1
         emit(chunk, None)
@@ -661,7 +667,17 @@ def build_messy_book(docs: list[tuple[str, str]], rng: Random, footnote_rate: fl
                 "bare-number": f"{p}".center(TOC_WIDTH).rstrip(), "page-word": f"Page {p}"}.get(style)
         if foot is not None:
             emit(foot + "\n", "page-number")
-    return MessyBook("".join(parts).replace(SOFT, "-"), words, inserted)
+    raw = "".join(parts)
+    # A word hyphenated at a page's last line ends on the next page ("part-" / notes, page number,
+    # head / "ies"): the two pages' pieces were found apart, but the reader says one word.
+    joined: list[tuple[str, int, int, int]] = []
+    for w in words:
+        if joined and raw[joined[-1][2]:joined[-1][2] + 1] == SOFT:
+            prev = joined[-1]
+            joined[-1] = (prev[0] + w[0], prev[1], w[2], prev[3])
+        else:
+            joined.append(w)
+    return MessyBook(raw.replace(SOFT, "-"), joined, inserted)
 
 
 def stt_messy(words: list[str], rng: Random, noise: float) -> str:
@@ -697,6 +713,8 @@ def make_messy_case(kind: str, seed: int, target_chars: int = 100_000, noise: fl
       fragment lasts 60 ms per character +-15% (uniform); pauses are 150-1200 ms anywhere."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)}")
+    if reader not in ("natural", "legacy"):
+        raise ValueError("reader must be 'natural' or 'legacy'")
     rng = Random(seed * 1000 + sorted(KINDS).index(kind))
     docs: list[tuple[str, str]] = []
     total = 0
@@ -711,11 +729,9 @@ def make_messy_case(kind: str, seed: int, target_chars: int = 100_000, noise: fl
         docs.append((_title(text), text if text.endswith("\n") else text + "\n"))
         total += len(docs[-1][1])
         k += 1
-    book = build_messy_book(docs, rng, footnote_rate, hyphen_rate, footnote_bodies)
+    book = build_messy_book(docs, rng, footnote_rate, hyphen_rate, footnote_bodies, reader == "natural")
     spoken = book.words
     # fragment cuts never split the words of one token ("one hundred and five")
-    if reader not in ("natural", "legacy"):
-        raise ValueError("reader must be 'natural' or 'legacy'")
     natural = reader == "natural"
     frags = []
     w = 0
