@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .sw import SwParams, encode, sw_best_raw, sw_kernel
+from .sw import MAX_MATRIX_CELLS, SwParams, encode, sw_best_raw, sw_fill, sw_kernel, sw_trace
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,8 @@ def _find_best(pattern, cps, k, uniq, text, offsets, positions, lo, hi, max_cand
     order = np.argsort(-cnt * (ids.max() + 1) + ids)
     first = 0.0
     tried = 0
+    hm = np.empty(1, np.int32)  # the first candidate's score matrix
+    bi = bj = 0
     cand_w = np.empty(max_candidates, np.int64)
     cand_bound = np.empty(max_candidates, np.float64)
     best_w = -1
@@ -173,15 +175,31 @@ def _find_best(pattern, cps, k, uniq, text, offsets, positions, lo, hi, max_cand
         e = min(hi, (w + 3) * half)
         # raw / (match * n) bounds the normalised score from above: skip the span computation
         # for candidates that can neither pass min_score nor beat the best so far.
-        bound = sw_best_raw(pattern, text, s, e, match, mismatch, gap) / (match * n)
+        # The first (best-counted) candidate is usually the winner: its score matrix is kept, so
+        # its span is a traceback away; the others get the score-only pass first.
+        store = tried == 0 and (n + 1) * (e - s + 1) <= MAX_MATRIX_CELLS and match * n < 1 << 31
+        if store:
+            hm = np.empty((n + 1) * (e - s + 1), np.int32)
+            raw, bi, bj = sw_fill(pattern, text, s, e, match, mismatch, gap, hm)
+        else:
+            raw = sw_best_raw(pattern, text, s, e, match, mismatch, gap)
+        bound = raw / (match * n)
         cand_w[tried] = w
         cand_bound[tried] = bound
         tried += 1
         if bound < min_score or bound <= best_score:
             continue
-        raw, a0, a1, b0, b1 = sw_kernel(pattern, text, s, e, match, mismatch, gap)
-        if raw == 0:
-            continue
+        if store:
+            if raw == 0:
+                continue
+            a0, b0 = sw_trace(pattern, text, s, e, match, mismatch, gap, hm, bi, bj)
+            a1 = bi
+            b0 += s
+            b1 = s + bj
+        else:
+            raw, a0, a1, b0, b1 = sw_kernel(pattern, text, s, e, match, mismatch, gap)
+            if raw == 0:
+                continue
         score = raw / (match * max(b1 - b0, n))
         if score > best_score:
             best_score = score

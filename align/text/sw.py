@@ -53,8 +53,11 @@ def sw_fill(a, b, b_lo, b_hi, match, mismatch, gap, h):
     best = 0
     bi = 0
     bj = 0
+    s = np.empty(w, np.int64)  # the row's substitution scores (see sw_best_raw)
     for i in range(1, n + 1):
         ai = a[i - 1]
+        for j in range(1, w):
+            s[j] = match if ai == b[b_lo + j - 1] else mismatch
         row = i * w
         prev = row - w
         h[row] = 0
@@ -64,7 +67,7 @@ def sw_fill(a, b, b_lo, b_hi, match, mismatch, gap, h):
         rowj = 0
         for j in range(1, w):
             up = h[prev + j]
-            v = diag + (match if ai == b[b_lo + j - 1] else mismatch)
+            v = diag + s[j]
             g = (up if up > left else left) + gap
             if g > v:
                 v = g
@@ -217,21 +220,26 @@ def sw_best_raw(a, b, b_lo, b_hi, match, mismatch, gap):
     if n == 0 or m <= 0:
         return 0
     h = np.zeros(m + 1, np.int64)
+    # this row's substitution scores first, in their own loop (no dependency between cells:
+    # compiled to vector code), so the recurrence's loop carries one load less
+    s = np.empty(m, np.int64)
     best = 0
     for i in range(n):
         ai = a[i]
+        for j in range(m):
+            s[j] = match if ai == b[b_lo + j] else mismatch
         diag = 0
         left = 0
-        for j in range(1, m + 1):
-            up = h[j]
-            v = diag + (match if ai == b[b_lo + j - 1] else mismatch)
+        for j in range(m):
+            up = h[j + 1]
+            v = diag + s[j]
             g = (up if up > left else left) + gap
             if g > v:
                 v = g
             if v < 0:
                 v = 0
             diag = up
-            h[j] = v
+            h[j + 1] = v
             left = v
             if v > best:
                 best = v
