@@ -343,9 +343,18 @@ def run_second_pass(job: DocumentJob, config: AlignConfig, ct, alphabet, entries
 
 
 def sentence_ends(ct) -> frozenset:
+    """Where the second pass cuts a fragment that runs on: word ends before a sentence end, and
+    before a phrase end (a verse line, a prompt, a `.script` entry), which a reader may run into
+    the next without the pause the VAD needs."""
+    import numpy as np
+
     from .text.engine import sentence_ends as ends
 
-    return ends(ct)
+    out = set(ends(ct))
+    if len(ct.phrases) > 1:
+        # the one separator between two phrases sits at the word end of the first
+        out.update(int(j) for j in np.flatnonzero(ct.phrase_of == -1) if j > 0 and ct.clean[j - 1] != " ")
+    return frozenset(out)
 
 
 def write_outputs(ctx: DocumentContext) -> dict[str, Path]:

@@ -297,7 +297,7 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
                                     every=few_anchors)
         if params.split_sentences and sentence_ends:
             def run(tasks):
-                return [h for h, _raw in decode_all(tasks)]
+                return list(decode_all(tasks))
 
             entries = _split_at_sentence_ends(entries, (final_align_fn or align_fn)(entries), clean, sentence_ends,
                                               samples, rate, stats, run)
@@ -351,9 +351,22 @@ def _split_at_sentence_ends(entries, placed, clean, sentence_ends, samples, rate
             out.append(e)
             continue
         words, inner = todo[i]
-        hits = decoded[i]
+        hits, raw = decoded[i]
         by_index = {h.index: h for h in hits}
         cuts = [k for k in inner if k in by_index and k + 1 in by_index]
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("second pass: fragment %d, sentence end(s) after word %s: proven %s; decoded %s", i, inner,
+                      " ".join(f"{h.index}:{h.word}" for h in hits), " ".join(f"{h.index}:{h.word}:{h.score:.1f}" for h in raw))
+        # The fragment's text is already placed; where the proof falls short (it is all or
+        # nothing over the run, and one weak word sinks it), the grammar decode is still a forced
+        # alignment of that text: it may place a cut when it covers two words on each side of the
+        # end, so that no guessed edge word becomes an utterance of its own.
+        at = {k: (by_index[k].end_ms, by_index[k + 1].start_ms) for k in cuts}
+        decoded_at = {h.index: h for h in raw}
+        for k in inner:
+            if k not in at and all(j in decoded_at for j in range(k - 1, k + 3)):
+                at[k] = (decoded_at[k].end_ms, decoded_at[k + 1].start_ms)
+        cuts = sorted(at)
         if not cuts:
             if hits and all((hits[0].index <= k) == (hits[-1].index <= k) for k in inner):
                 # the proven words lie in one sentence: the text past the sentence end was the
@@ -366,8 +379,7 @@ def _split_at_sentence_ends(entries, placed, clean, sentence_ends, samples, rate
             out.append(e)
             continue
         bounds = [0] + [k + 1 for k in cuts] + [len(words)]
-        times = [e.start] + [round(e.start + (by_index[k].end_ms + by_index[k + 1].start_ms) / 2, 3) for k in cuts] \
-            + [e.end]
+        times = [e.start] + [round(e.start + (at[k][0] + at[k][1]) / 2, 3) for k in cuts] + [e.end]
         for (w0, w1), (t0, t1) in zip(zip(bounds, bounds[1:]), zip(times, times[1:])):
             piece = [h.word for h in hits if w0 <= h.index < w1] or words[w0:w1]
             out.append(dataclasses.replace(e, start=t0, end=t1, transcript=" ".join(piece), meta=dict(e.meta)))
