@@ -52,6 +52,9 @@ class BoundsParams:
     max_trim_ms: float = 500.0      # at most this much is cut off at each edge
     # An end more than this after the last word's end (forced alignment) is cut back to it (None: off).
     word_cap_ms: float | None = 100.0
+    # Below this signal-to-background ratio (dB, the utterance's loud level over the background
+    # near the edge) the VAD classifier's speech frames count as sound too (see `trim_span`).
+    noisy_db: float = 30.0
     strong_db: float = 15.0         # ... checked only where the sound after the last frame within this
                                     # many dB of the utterance's loud level lasts longer than word_cap_ms
 
@@ -64,6 +67,7 @@ class BoundsParams:
                                 ("--trim-end-pad-ms", self.end_pad_ms, 0.0, 1000.0),
                                 ("--trim-max-ms", self.max_trim_ms, 0.0, 5000.0),
                                 ("--trim-strong-db", self.strong_db, 1.0, 90.0),
+                                ("--trim-noisy-db", self.noisy_db, 0.0, 120.0),
                                 *((("--trim-word-cap-ms", self.word_cap_ms, 0.0, 5000.0),)
                                   if self.word_cap_ms is not None else ())):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not (lo <= v <= hi):
@@ -95,9 +99,15 @@ def background_db(db: np.ndarray, i: int, window: int, spread_db: float = 0.0) -
 
 
 def trim_span(db: np.ndarray, start_ms: float, end_ms: float, params: BoundsParams,
-              frame_ms: float = FRAME_MS) -> tuple[float, float]:
+              frame_ms: float = FRAME_MS, voiced: np.ndarray | None = None) -> tuple[float, float]:
     """(start, end) of one utterance moved inwards over quiet frames (see the module doc).
 
+    `voiced` (optional, one bool per frame of `db`): frames the VAD's classifier calls speech.
+    Where the utterance's loud level (95th percentile of its frames) stands less than `noisy_db`
+    above the background near an edge, those frames are sound whatever their energy: in noise the
+    last 100-200 ms of a sentence's decay sink under the background + margin while the classifier
+    still hears them. In clean audio they are not used: the classifier's own hang-over (it keeps
+    calling speech for some 60-100 ms after it stops) would hold every end late.
     Only frames wholly inside [start, end) can be cut; the span never inverts: an utterance with
     no sound frame near its edges (or none at all) keeps its times.
     """
@@ -109,17 +119,26 @@ def trim_span(db: np.ndarray, start_ms: float, end_ms: float, params: BoundsPara
     if stop - first < 2 or reach <= 0:
         return start_ms, end_ms
     new_start, new_end = start_ms, end_ms
-    thr = background_db(db, stop - 1, window, params.spread_db) + params.margin_db
+    level = float(np.percentile(db[first:stop], 95))
+    bg = background_db(db, stop - 1, window, params.spread_db)
+    thr = bg + params.margin_db
     tail = db[max(first, stop - reach):stop]
-    loud = np.flatnonzero(tail >= thr)
+    loud = tail >= thr
+    if voiced is not None and level - bg < params.noisy_db:
+        loud |= voiced[max(first, stop - reach):stop]
+    loud = np.flatnonzero(loud)
     if loud.size:
         last = max(first, stop - reach) + int(loud[-1])          # last sound frame
         new_end = min(end_ms, (last + 1) * frame_ms + params.end_pad_ms)
     else:
         new_end = max(start_ms, end_ms - reach * frame_ms) if len(tail) == reach else end_ms
-    thr = background_db(db, first, window, params.spread_db) + params.margin_db
+    bg = background_db(db, first, window, params.spread_db)
+    thr = bg + params.margin_db
     head = db[first:min(stop, first + reach)]
-    loud = np.flatnonzero(head >= thr)
+    loud = head >= thr
+    if voiced is not None and level - bg < params.noisy_db:
+        loud |= voiced[first:min(stop, first + reach)]
+    loud = np.flatnonzero(loud)
     if loud.size:
         new_start = max(start_ms, (first + int(loud[0])) * frame_ms - params.start_pad_ms)
     else:
@@ -150,18 +169,37 @@ def cap_at_last_word(end_ms: float, last_word_end_ms: float | None, params: Boun
     return round(min(end_ms, last_word_end_ms + params.word_cap_ms), 3)
 
 
+def voiced_frames(samples: np.ndarray, rate: int, vad, n: int, frame_ms: float = FRAME_MS) -> np.ndarray | None:
+    """The webrtc VAD's speech labels (as the VAD stage made them: the same classifier run over
+    the whole recording) on the grid of `n` frames of `frame_ms`; None for another VAD engine."""
+    from .audio.vad import webrtc_frames
+
+    if vad is None or vad.engine != "webrtc" or rate % 100:
+        return None
+    bounds, labels = webrtc_frames(samples, rate, vad)
+    out = np.zeros(n, dtype=bool)
+    step = rate * frame_ms / 1000.0
+    for i in np.flatnonzero(labels):
+        a, b = int(bounds[i] // step), int(-(-bounds[i + 1] // step))
+        out[a:min(n, b)] = True
+    return out
+
+
 def trim_utterances(utterances, samples: np.ndarray, rate: int, params: BoundsParams,
-                    last_word_end=None) -> int:
+                    last_word_end=None, vad=None) -> int:
     """Trim every utterance's start/end in place; the number of edges moved.
 
-    `last_word_end(u) -> ms or None`: the utterance's last word's end by forced alignment, asked
-    only for utterances with a long tail (see `long_tail`)."""
+    `last_word_end(u, start, end) -> ms or None`: the utterance's last word's end by forced
+    alignment, asked only for utterances with a long tail (see `long_tail`). `vad` (VadParams):
+    frames its webrtc classifier calls speech are never cut (in noise, the end of a word decays
+    below the background's level + margin while the classifier still hears it)."""
     if not params.trim or not utterances:
         return 0
     db = frame_db(samples, rate)
+    voiced = voiced_frames(samples, rate, vad, len(db))
     moved = 0
     for u in utterances:
-        s, e = trim_span(db, u.start, u.end, params)
+        s, e = trim_span(db, u.start, u.end, params, voiced=voiced)
         if last_word_end is not None and long_tail(db, s, e, params):
             e = max(s + FRAME_MS, cap_at_last_word(e, last_word_end(u, s, e), params))
         moved += (s != u.start) + (e != u.end)
@@ -199,6 +237,7 @@ def trim_edges(ctx) -> None:
         last = timings[-1] if timings else None
         return a * 1000.0 / rate + last.end * 1000.0 if last is not None and last.aligned else None
 
-    moved = trim_utterances(ctx.utterances, samples, rate, p, last_word_end if p.word_cap_ms is not None else None)
+    moved = trim_utterances(ctx.utterances, samples, rate, p, last_word_end if p.word_cap_ms is not None else None,
+                            vad=ctx.config.vad)
     log.debug("edges trimmed to the sound: %d of %d moved; %d long tails checked against the last word",
               moved, 2 * len(ctx.utterances), len(checked))

@@ -7,7 +7,9 @@ webrtc VAD, pocketsphinx, document LM built fresh in a temp cache) and reports:
   those also have start and end within 0.25 s of the truth; the median start and end errors of
   the right-text utterances;
 - utterances assigned unspoken text (headers, page numbers, sentences left out of the audio);
-- wall time per audio second and the time of each stage (from the CLI's log);
+- wall time per audio second and the time of each stage (from the CLI's log), and the CPU time
+  (user + system) of the CLI and its worker processes per audio second: unlike wall time, it
+  hardly depends on what else the machine runs;
 - for each missed sentence, why: the VAD fragments (from the .tlog) and utterances around it.
 
     python3 bench/e2e_align.py [--bench DIR] [--workers 2] [-- EXTRA ALIGN OPTIONS]
@@ -122,9 +124,15 @@ def run_one(bench: Path, workers: int, extra: list[str], keep: Path | None = Non
         cmd = [sys.executable, "-m", "align.cli.align", "--audio", str(wav), "--script",
                str(bench / truth["text"]), "--aligned", str(out), "--stt-workers", str(workers),
                "--lm-cache-dir", str(work / "lm"), "--no-progress", *extra]
+        import resource
+
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
         wall = time.perf_counter() - t0
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # CPU of the CLI and its worker processes (user + system): what the run costs whatever the load
+        cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
         if proc.returncode not in (0, 3):
             sys.exit(f"align failed ({proc.returncode}):\n{proc.stderr}")
         aligned = json.loads(out.read_text(encoding="utf-8"))
@@ -142,7 +150,7 @@ def run_one(bench: Path, workers: int, extra: list[str], keep: Path | None = Non
     if m:
         times["second_pass"] = float(m[1])
     dur = truth["duration_s"]
-    res.update(wall_s=wall, audio_s=dur, times=times, variant=truth.get("variant", bench.name))
+    res.update(wall_s=wall, cpu_s=cpu, audio_s=dur, times=times, variant=truth.get("variant", bench.name))
     if quiet:
         return res
     pct = 100.0 * res["recovered"] / res["spoken"]
@@ -153,7 +161,8 @@ def run_one(bench: Path, workers: int, extra: list[str], keep: Path | None = Non
     print(f"... and both ends within {TOL_MS:.0f} ms: {res['recovered']}/{res['spoken']} = {pct:.1f}%")
     print(f"utterances assigned unspoken text: {len(res['assigned_unspoken'])} (target 0)")
     print(f"median boundary error: start {res['median_start_err_ms']} ms, end {res['median_end_err_ms']} ms (target <= 100)")
-    print(f"wall: {wall:.1f} s = {wall / dur:.3f} s per audio second with {workers} workers")
+    print(f"wall: {wall:.1f} s = {wall / dur:.3f} s per audio second with {workers} workers; "
+          f"CPU (user + system, all processes): {cpu:.1f} s = {cpu / dur:.3f} s per audio second")
     if times:
         print("stages (s): " + ", ".join(f"{k} {v:.2f}" for k, v in times.items() if k not in ("fragments", "fragments_per_s"))
               + f"; STT {times.get('fragments_per_s', 0):.1f} fragments/s, "
@@ -193,7 +202,7 @@ def main() -> None:
     rows = []
     print(f"options: {' '.join(args.extra) or '(defaults)'}, {args.workers} workers")
     print(f"{'variant':<14} {'audio s':>7} {'sent':>4} {'right':>7} {'+timed':>7} {'unspoken':>8} {'start ms':>8} "
-          f"{'end ms':>7} {'wall/s':>7} {'stt/s':>6} {'2nd s':>6}")
+          f"{'end ms':>7} {'wall/s':>7} {'cpu/s':>6} {'stt/s':>6} {'2nd s':>6}")
     for d in sorted(p for p in args.suite.iterdir() if (p / "truth.json").exists()):
         res = run_one(d, args.workers, args.extra, args.keep / d.name if args.keep else None, quiet=True)
         rows.append(res)
@@ -202,7 +211,8 @@ def main() -> None:
               f"{100.0 * res['text_right'] / res['spoken']:6.1f}% "
               f"{100.0 * res['recovered'] / res['spoken']:6.1f}% {len(res['assigned_unspoken']):8d} "
               f"{res['median_start_err_ms'] or 0:8.0f} {res['median_end_err_ms'] or 0:7.0f} "
-              f"{res['wall_s'] / res['audio_s']:7.3f} {t.get('stt', 0) / res['audio_s']:6.3f} "
+              f"{res['wall_s'] / res['audio_s']:7.3f} {res['cpu_s'] / res['audio_s']:6.3f} "
+              f"{t.get('stt', 0) / res['audio_s']:6.3f} "
               f"{t.get('second_pass', 0):6.1f}", flush=True)
         if args.verbose:
             print_misses(res)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from align.bounds import BoundsParams, cap_at_last_word, frame_db, long_tail, trim_span, trim_utterances
+from align.bounds import (BoundsParams, cap_at_last_word, frame_db, long_tail, trim_span, trim_utterances,
+                          voiced_frames)
 from align.common.errors import UsageError
 from align.records import Utterance
 
@@ -191,3 +192,36 @@ def test_trim_utterances_asks_for_words_only_on_long_tails():
     trim_utterances(us, as_int16(x), RATE, BoundsParams(), last_word_end)
     assert asked == [2900.0]
     assert us[1].end == pytest.approx(3950.0 + 100.0) and us[0].end == pytest.approx(2020.0, abs=10)
+
+
+def test_in_noise_the_classifiers_speech_frames_are_kept():
+    """10 dB below the sentence, the noise hides the last of its decay from the energy; the VAD
+    classifier's speech frames (planted here) then count as sound. In clean audio they do not
+    (the classifier's hang-over would hold every end late)."""
+    x = noise(5000.0, -30.0)
+    put(x, 1000.0, tone(1000.0, db=-18.0))
+    t = np.arange(ms(300.0)) / RATE * 1000.0
+    put(x, 2000.0, tone(300.0, db=-18.0) * np.exp(-t / 40.0))      # decays under the noise after ~60 ms
+    db = frame_db(as_int16(x), RATE)
+    voiced = np.zeros(len(db), bool)
+    voiced[100:215] = True                                          # the classifier hears it to 2150 ms
+    s, e = trim_span(db, 900.0, 2600.0, NOPAD)
+    assert e <= 2110.0
+    s, e = trim_span(db, 900.0, 2600.0, NOPAD, voiced=voiced)
+    assert e == pytest.approx(2150.0)
+    assert trim_span(db, 900.0, 2600.0, BoundsParams(noisy_db=5.0, start_pad_ms=0.0, end_pad_ms=0.0),
+                     voiced=voiced)[1] <= 2110.0                   # "clean": the labels are not used
+
+
+def test_voiced_frames_follow_the_webrtc_classifier():
+    from align.audio.vad import VadParams, webrtc_frames
+
+    x = noise(3000.0, -50.0)
+    put(x, 1000.0, tone(1000.0, db=-15.0, f=180.0) * (1 + 0.5 * np.sin(2 * np.pi * 4 * np.arange(ms(1000.0)) / RATE)))
+    samples = as_int16(x)
+    n = len(frame_db(samples, RATE))
+    got = voiced_frames(samples, RATE, VadParams(), n)
+    bounds, labels = webrtc_frames(samples, RATE, VadParams())
+    want = np.repeat(labels, 2)[:n]                                 # 20 ms labels on the 10 ms grid
+    assert got is not None and np.array_equal(got, want) and got.any()
+    assert voiced_frames(samples, RATE, VadParams(engine="silero"), n) is None

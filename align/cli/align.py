@@ -246,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where sound lingers after the speech (reverberation, breath, a noisy background), an "
                    "end more than this after the last word's forced-aligned end is cut back to it, in [0, 5000] "
                    "('none': energy only)")
+    g.add_argument("--trim-noisy-db", type=_finite, default=30.0, metavar="DB",
+                   help="where an utterance stands less than this above the background near an edge, the VAD "
+                   "classifier's speech frames are never cut (in noise a word's decay sinks under the "
+                   "background), in [0, 120]")
     g.add_argument("--trim-strong-db", type=_finite, default=15.0, metavar="DB",
                    help="sound lingers when it lasts --trim-word-cap-ms past the last frame within this many dB "
                    "of the utterance's loud level, in [1, 90]")
@@ -394,7 +398,7 @@ def config_from_args(args: argparse.Namespace):
     bounds = BoundsParams(trim=not args.no_trim_edges, margin_db=args.trim_margin_db, spread_db=args.trim_spread_db,
                           start_pad_ms=args.trim_start_pad_ms, end_pad_ms=args.trim_end_pad_ms,
                           max_trim_ms=args.trim_max_ms, word_cap_ms=args.trim_word_cap_ms,
-                          strong_db=args.trim_strong_db)
+                          strong_db=args.trim_strong_db, noisy_db=args.trim_noisy_db)
     config = AlignConfig(align=params, vad=vad, stt=stt, alphabet=str(args.alphabet) if args.alphabet else None,
                        meaningful_newlines=True if args.text_meaningful_newlines else {"auto": None, "phrases": True, "wrapped": False}[args.text_lines],
                        start=args.start,
