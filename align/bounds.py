@@ -210,13 +210,17 @@ def trim_utterances(utterances, samples: np.ndarray, rate: int, params: BoundsPa
 def trim_edges(ctx) -> None:
     """Post-processing stage (align.pipeline.POSTPROCESSORS): with audio, every utterance's edges
     trimmed to the sound (before word timings, which then align within the trimmed span)."""
+    from .audio.denoise import prepare_samples
     from .audio.load import load_audio
 
     p: BoundsParams = ctx.config.bounds
     if not p.trim or ctx.job.audio is None or not ctx.utterances:
         return
     rate = 16000
-    samples = load_audio(ctx.job.audio, rate)
+    # the front end the VAD and the recogniser had (noise suppression when the recording needs it):
+    # the classifier's labels are then the VAD's own, and a turned-down background shows more of a decay
+    vad = ctx.config.vad
+    samples, _ = prepare_samples(load_audio(ctx.job.audio, rate), rate, vad.denoise, vad.denoise_below_db)
     aligner = []
     checked = []
 
