@@ -108,6 +108,8 @@ class AlignConfig:
         self.vad.validate()
         if self.stt.engine not in STT_ENGINES:
             raise UsageError(f"--stt-engine must be one of {', '.join(STT_ENGINES)}, got {self.stt.engine!r}")
+        if self.stt.prompt not in ("auto", "on", "off"):
+            raise UsageError(f"--stt-prompt must be auto, on or off, got {self.stt.prompt!r}")
         _finite("--stt-model-rate", self.stt.model_rate, 1, integer=True)
         _finite("--stt-workers", self.stt.workers, 1, integer=True)
         check_rate(self.stt.model_rate, self.vad)

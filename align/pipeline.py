@@ -322,7 +322,7 @@ def run_second_pass(job: DocumentJob, config: AlignConfig, ct, alphabet, entries
     if not spec.lm_dict:
         return entries, None   # no document dictionary (--stt-no-own-lm): nothing to constrain to
     # the same front end as the first pass (noise suppression when the recording needs it)
-    samples, _ = prepare_samples(load_audio(Path(job.audio), spec.model_rate), spec.model_rate,
+    samples, _, _ = prepare_samples(load_audio(Path(job.audio), spec.model_rate), spec.model_rate,
                                  config.vad.denoise, config.vad.denoise_below_db)
     # Per-fragment placements, without the text stage's guess of who gets the words between two
     # neighbours (claim_gaps) or which left-out fragment says them (fill): those gaps are what the

@@ -79,8 +79,12 @@ def _transcribe_locked(audio_path, tlog_path, producer, spec, vad, stt, t_lm, pr
     samples = load_audio(audio_path, stt.model_rate)
     t_load = time.perf_counter() - t0
     t0 = time.perf_counter()
-    samples, why = prepare_samples(samples, stt.model_rate, vad.denoise, vad.denoise_below_db)
+    samples, noisy, why = prepare_samples(samples, stt.model_rate, vad.denoise, vad.denoise_below_db)
     log.info("%s (%.2f s)", why, time.perf_counter() - t0)
+    if spec.prompt_auto:
+        # decided by the audio (whose hash is in the cache key), so the .tlog key stays valid
+        log.info("Whisper hotwords %s", "on: the audio is noisy" if noisy else "off: the audio is clean")
+        spec = dataclasses.replace(spec, prompt=spec.prompt if noisy else "", prompt_auto=False)
     duration_s = len(samples) / stt.model_rate
 
     t0 = time.perf_counter()

@@ -59,15 +59,15 @@ def should_denoise(mode: str, snr_db: float, below_db: float) -> bool:
     return mode == "on" or (mode == "auto" and snr_db < below_db)
 
 
-def prepare_samples(samples: np.ndarray, rate: int, mode: str, below_db: float) -> tuple[np.ndarray, str]:
-    """(samples to run VAD and speech-to-text on, a log line saying what was done and why)."""
+def prepare_samples(samples: np.ndarray, rate: int, mode: str, below_db: float) -> tuple[np.ndarray, bool, str]:
+    """(samples to run VAD and speech-to-text on, whether they were filtered, a log line saying why)."""
     if mode == "off":
-        return samples, "noise suppression off"
+        return samples, False, "noise suppression off"
     snr = estimate_snr_db(samples, rate)
     if not should_denoise(mode, snr, below_db):
-        return samples, f"noise suppression not needed: estimated SNR {snr:.1f} dB >= {below_db:g} dB"
+        return samples, False, f"noise suppression not needed: estimated SNR {snr:.1f} dB >= {below_db:g} dB"
     why = "on" if mode == "on" else f"estimated SNR {snr:.1f} dB < {below_db:g} dB"
-    return denoise(samples, rate), f"noise suppression applied ({why})"
+    return denoise(samples, rate), True, f"noise suppression applied ({why})"
 
 
 def _frames(rate: int) -> tuple[int, int, np.ndarray]:

@@ -126,8 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="model: a directory (pocketsphinx, CTranslate2 Whisper, DeepSpeech, Vosk), or a Whisper "
                    "model name (tiny.en, base.en, small, ...) taken from the Hugging Face cache or downloaded "
                    "into it once")
-    g.add_argument("--stt-prompt", action="store_true",
-                   help="whisper: give the document's frequent long words to the decoder as hotwords")
+    g.add_argument("--stt-prompt", nargs="?", choices=("auto", "on", "off"), const="on", default="auto",
+                   help="whisper: give the document's frequent long words to the decoder as hotwords: on "
+                   "(--stt-prompt alone), off, or auto (default): only when noise suppression filtered the audio")
     g.add_argument("--stt-model-rate", type=int, default=16000, help="sample rate the model expects (Hz)")
     g.add_argument("--stt-workers", type=_positive_int, default=1, help="speech-to-text worker processes")
     g.add_argument("--stt-no-own-lm", action="store_true", help="do not build a language model from the document")

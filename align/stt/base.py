@@ -16,7 +16,9 @@ class SttParams:
     model_rate: int = 16000               # sample rate the model wants (Hz)
     workers: int = 1                      # worker processes, each loading the model once
     own_lm: bool = True                   # build a per-document language model from the text
-    prompt: bool = False                  # whisper: the document's rare words as decoder hotwords
+    # whisper: the document's frequent long words as decoder hotwords: on, off, or auto = only when
+    # the recording is noisy (the noise front end filtered it): there the language prior wins most
+    prompt: str = "auto"
 
 
 class SttEngine(abc.ABC):

