@@ -72,6 +72,10 @@ class VadParams:
     # applies it, `vad_split` itself never does): auto = when the estimated SNR is under denoise_below_db.
     denoise: str = "auto"                 # auto | on | off
     denoise_below_db: float = 20.0
+    # Ring length (frames) used instead of `padding` when the front end filtered the audio: in
+    # noise the classifier calls weak speech frames unvoiced, and a 300 ms ring cuts sentences
+    # into pieces the recogniser cannot read on their own (None: keep `padding`).
+    noisy_padding: int | None = 22
 
     def validate(self) -> None:
         if self.engine not in VAD_ENGINES:
@@ -92,6 +96,10 @@ class VadParams:
             raise UsageError(f"--audio-vad-offset must be in [0, 5000] ms, got {self.offset_ms!r}")
         if not 0 < self.energy_margin_db <= 60:
             raise UsageError(f"--audio-vad-energy-margin must be in (0, 60] dB, got {self.energy_margin_db!r}")
+        if self.noisy_padding is not None and (isinstance(self.noisy_padding, bool) or not isinstance(
+                self.noisy_padding, int) or self.noisy_padding < 1):
+            raise UsageError(f"--audio-vad-noisy-padding must be a whole number of frames >= 1 (or 'none'), "
+                             f"got {self.noisy_padding!r}")
         if self.denoise not in ("auto", "on", "off"):
             raise UsageError(f"--audio-denoise must be auto, on or off, got {self.denoise!r}")
         if not -20 <= self.denoise_below_db <= 80:

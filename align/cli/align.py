@@ -40,6 +40,10 @@ def _positive_int(v: str) -> int:
     return n
 
 
+def _positive_int_or_none(v: str):
+    return None if v.lower() == "none" else _positive_int(v)
+
+
 def _finite_or_none(v: str):
     return None if v.lower() == "none" else _finite(v)
 
@@ -114,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--audio-denoise", choices=("auto", "on", "off"), default=vad.denoise,
                    help="noise suppression (Wiener filter) before the VAD and speech-to-text: auto = only when "
                    "the recording's estimated signal-to-noise ratio is under --audio-denoise-below")
+    g.add_argument("--audio-vad-noisy-padding", type=_positive_int_or_none, default=vad.noisy_padding,
+                   help="VAD ring buffer length in frames when noise suppression filtered the audio (a longer "
+                   "pause ends a fragment in noise); 'none': --audio-vad-padding always")
     g.add_argument("--audio-denoise-below", type=_finite, default=vad.denoise_below_db, metavar="DB",
                    help="auto noise suppression: estimated SNR (dB) under which the audio is filtered")
 
@@ -356,7 +363,7 @@ def config_from_args(args: argparse.Namespace):
         threshold=args.audio_vad_threshold, frame_ms=args.audio_vad_frame_length,
         min_duration_ms=args.stt_min_duration, max_duration_ms=args.stt_max_duration, tail_ms=args.audio_vad_tail,
         onset_ms=args.audio_vad_onset, offset_ms=args.audio_vad_offset, energy_margin_db=args.audio_vad_energy_margin,
-        denoise=args.audio_denoise, denoise_below_db=args.audio_denoise_below,
+        denoise=args.audio_denoise, denoise_below_db=args.audio_denoise_below, noisy_padding=args.audio_vad_noisy_padding,
     )
     engine, why = args.stt_engine, "--stt-engine"
     if engine is None:

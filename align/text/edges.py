@@ -26,7 +26,8 @@
    - the durations: the split that leaves both fragments closest to the document's median
      speaking rate (milliseconds per clean character) wins ties.
    With a longer stretch, a longer pause or a fragment between, the audio shows a skip and the
-   text stays unclaimed.
+   text stays unclaimed; so does a stretch holding a whole paragraph (a heading such as
+   "0. Definitions." between two paragraphs is skipped by readers, not garbled).
 """
 
 from __future__ import annotations
@@ -339,6 +340,18 @@ def _misfit(z: float, dof: float) -> float:
     return (dof + 1) / 2 * math.log1p(z * z / dof)
 
 
+def _whole_paragraph_inside(ct: CleanText, toks: list[tuple[int, int]]) -> bool:
+    """Do the gap words (toks[1:-1], between the two utterances' edge characters) hold a whole
+    paragraph, i.e. are two of the boundaries between consecutive tokens paragraph breaks?"""
+    breaks = 0
+    for (_, e), (s, _) in zip(toks, toks[1:]):
+        if _PARA.search(ct.original[int(ct.ends[e - 1]):int(ct.positions[s])]):
+            breaks += 1
+            if breaks >= 2:
+                return True
+    return False
+
+
 def claim_gaps(ct: CleanText, entries, kept: list[tuple[int, tuple[int, int]]], p: EdgeParams,
                patterns=None) -> list[tuple[int, tuple[int, int]]]:
     """`kept` (fragment index, clean span) in order -> the same with short gaps claimed.
@@ -358,6 +371,10 @@ def claim_gaps(ct: CleanText, entries, kept: list[tuple[int, tuple[int, int]]], 
         if not words or len(words) > p.max_words or n_chars > p.max_chars:
             continue
         if not _neighbours(entries, i, j, placed, patterns if j > i + 1 else None, n_chars, p):
+            continue
+        if _whole_paragraph_inside(ct, [(a[1] - 1, a[1])] + words + [(b[0], b[0] + 1)]):
+            # a whole paragraph between the two readings ("0." / "Definitions."): a heading the
+            # reader skipped, not first or last words the recogniser garbled
             continue
         # candidate split c: words[:c] to the left utterance, words[c:] to the right one
         toks = [(a[1] - 1, a[1])] + words + [(b[0], b[0] + 1)]

@@ -112,7 +112,9 @@ def test_prepare_samples_auto_on_off(four_sentences):
 
 @pytest.mark.parametrize("kwargs,needle", [(dict(denoise="maybe"), "--audio-denoise"),
                                            (dict(denoise_below_db=float("nan")), "--audio-denoise-below"),
-                                           (dict(denoise_below_db=200), "--audio-denoise-below")])
+                                           (dict(denoise_below_db=200), "--audio-denoise-below"),
+                                           (dict(noisy_padding=0), "--audio-vad-noisy-padding"),
+                                           (dict(noisy_padding=True), "--audio-vad-noisy-padding")])
 def test_bad_denoise_params(kwargs, needle):
     with pytest.raises(UsageError, match=needle):
         VadParams(**kwargs).validate()

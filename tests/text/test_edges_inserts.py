@@ -224,3 +224,35 @@ def test_a_garbled_head_is_not_bridged_across_sentences_to_a_chance_match():
     loose = AlignParams(edges=EdgeParams(bridge_min_core=0.0, bridge_stretch_per_letter=1e9))
     old = [u for u in align_transcripts(entries, ct, EN, loose).utterances if u.fragment == 2]
     assert old and "danger that patents applied" in old[0].aligned_raw
+
+
+def test_a_heading_paragraph_between_two_readings_is_not_claimed():
+    """The reader skipped the heading "0. Definitions." between two paragraphs: the words lie
+    between two neighbouring utterances, but a whole paragraph is no garbled edge word. A
+    paragraph-initial word the recogniser lost ("The") is still claimed."""
+    from align.text.edges import EdgeParams
+
+    text = ("The precise terms and conditions for copying, distribution and modification follow.\n\n"
+            "0.\n\nDefinitions.\n\n"
+            "\"This License\" refers to version 3 of the GNU General Public License.\n\n"
+            "The word copyright also means copyright-like laws that apply to other kinds of works.\n")
+    ct = normalise(text, [Phrase(0, len(text))], EN)
+    tl = ["the precise terms and conditions for copying distribution and modification follow",
+          "this license refers to version three of the gnu general public license",
+          "word copyright also means copyright like laws that apply to other kinds of works"]
+    entries = [TranscriptEntry(5000 * k, 5000 * k + 4000, s) for k, s in enumerate(tl)]
+    r = align_transcripts(entries, ct, EN, AlignParams())
+    got = {u.fragment: u for u in r.utterances}
+    assert got[1].aligned == tl[1] and "Definitions" not in got[1].aligned_raw, got[1].aligned_raw
+    assert "zero" not in got[0].aligned and "definitions" not in got[0].aligned
+    assert got[2].aligned == "the " + tl[2]
+    # the rule is what keeps the heading out: with claims that ignore it, "definitions" is taken
+    import align.text.edges as edges
+
+    orig = edges._whole_paragraph_inside
+    try:
+        edges._whole_paragraph_inside = lambda ct, toks: False
+        loose = {u.fragment: u for u in align_transcripts(entries, ct, EN, AlignParams()).utterances}
+    finally:
+        edges._whole_paragraph_inside = orig
+    assert "definitions" in loose[1].aligned or "definitions" in loose[0].aligned
