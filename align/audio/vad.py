@@ -74,8 +74,9 @@ class VadParams:
     denoise_below_db: float = 20.0
     # Ring length (frames) used instead of `padding` when the front end filtered the audio: in
     # noise the classifier calls weak speech frames unvoiced, and a 300 ms ring cuts sentences
-    # into pieces the recogniser cannot read on their own (None: keep `padding`).
-    noisy_padding: int | None = 22
+    # into pieces. None (default): keep `padding`; 22 helped Whisper on reverberant telephone
+    # speech in noise but joined sentences across short pauses in plain noise (see README).
+    noisy_padding: int | None = None
 
     def validate(self) -> None:
         if self.engine not in VAD_ENGINES:

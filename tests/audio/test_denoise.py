@@ -151,3 +151,33 @@ def test_whisper_auto_hotwords_follow_the_noise(four_sentences, tmp_path, caplog
         assert entries
         want = "Whisper hotwords on: the audio is noisy" if name == "noisy" else "Whisper hotwords off: the audio is clean"
         assert want in caplog.text, caplog.text
+
+
+def test_noisy_padding_applies_only_to_filtered_audio(four_sentences, tmp_path, caplog):
+    """A 40-frame ring (800 ms) for noisy audio joins the sentences 700 ms apart; clean audio
+    keeps the 300 ms ring, and without the option noisy audio does too."""
+    import logging
+
+    import soundfile as sf
+
+    from align import transcribe as tr
+    from align.stt.base import SttParams
+    from tests.audio.conftest import SENTENCES
+
+    y, _ = _noisy(four_sentences, 10.0)
+    got = {}
+    for name, samples, vad in (("noisy-ring", y, VadParams(noisy_padding=40)), ("noisy", y, VadParams()),
+                               ("clean-ring", four_sentences.samples, VadParams(noisy_padding=40))):
+        wav = tmp_path / f"{name}.wav"
+        sf.write(str(wav), samples, RATE, subtype="PCM_16")
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="align.transcribe"):
+            got[name] = tr.transcribe_audio(wav, tmp_path / f"{name}.tlog", " ".join(SENTENCES), vad, SttParams(),
+                                            lm_cache_dir=tmp_path / "lm", show_progress=False)
+        assert ("VAD ring of 40 frames" in caplog.text) == (name == "noisy-ring")
+    assert len(got["clean-ring"]) == 4
+    assert len(got["noisy-ring"]) < len(got["noisy"])
+    # the first two sentences (700 ms apart) are one fragment with the long ring
+    first = four_sentences.sentences
+    assert any(e.start < first[0].end_ms and e.end >= first[1].end_ms - 300 for e in got["noisy-ring"]), \
+        ([(e.start, e.end) for e in got["noisy-ring"]], [(s.start_ms, s.end_ms) for s in first])
