@@ -220,7 +220,7 @@ def trim_edges(ctx) -> None:
     # the front end the VAD and the recogniser had (noise suppression when the recording needs it):
     # the classifier's labels are then the VAD's own, and a turned-down background shows more of a decay
     vad = ctx.config.vad
-    samples, _ = prepare_samples(load_audio(ctx.job.audio, rate), rate, vad.denoise, vad.denoise_below_db)
+    samples, _, _ = prepare_samples(load_audio(ctx.job.audio, rate), rate, vad.denoise, vad.denoise_below_db)
     aligner = []
     checked = []
 
