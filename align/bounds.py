@@ -99,10 +99,11 @@ def background_db(db: np.ndarray, i: int, window: int, spread_db: float = 0.0) -
 
 
 def trim_span(db: np.ndarray, start_ms: float, end_ms: float, params: BoundsParams,
-              frame_ms: float = FRAME_MS, voiced: np.ndarray | None = None) -> tuple[float, float]:
+              frame_ms: float = FRAME_MS, voiced=None) -> tuple[float, float]:
     """(start, end) of one utterance moved inwards over quiet frames (see the module doc).
 
-    `voiced` (optional, one bool per frame of `db`): frames the VAD's classifier calls speech.
+    `voiced` (optional, one bool per frame of `db`, or a function returning them, called only
+    when needed): frames the VAD's classifier calls speech.
     Where the utterance's loud level (95th percentile of its frames) stands less than `noisy_db`
     above the background near an edge, those frames are sound whatever their energy: in noise the
     last 100-200 ms of a sentence's decay sink under the background + margin while the classifier
@@ -125,6 +126,7 @@ def trim_span(db: np.ndarray, start_ms: float, end_ms: float, params: BoundsPara
     tail = db[max(first, stop - reach):stop]
     loud = tail >= thr
     if voiced is not None and level - bg < params.noisy_db:
+        voiced = voiced() if callable(voiced) else voiced
         loud |= voiced[max(first, stop - reach):stop]
     loud = np.flatnonzero(loud)
     if loud.size:
@@ -137,6 +139,7 @@ def trim_span(db: np.ndarray, start_ms: float, end_ms: float, params: BoundsPara
     head = db[first:min(stop, first + reach)]
     loud = head >= thr
     if voiced is not None and level - bg < params.noisy_db:
+        voiced = voiced() if callable(voiced) else voiced
         loud |= voiced[first:min(stop, first + reach)]
     loud = np.flatnonzero(loud)
     if loud.size:
@@ -196,7 +199,14 @@ def trim_utterances(utterances, samples: np.ndarray, rate: int, params: BoundsPa
     if not params.trim or not utterances:
         return 0
     db = frame_db(samples, rate)
-    voiced = voiced_frames(samples, rate, vad, len(db))
+    labels: list = []
+
+    def voiced():   # the classifier runs over the whole recording once, and only if an edge is noisy
+        if not labels:
+            v = voiced_frames(samples, rate, vad, len(db))
+            labels.append(v if v is not None else np.zeros(len(db), dtype=bool))
+        return labels[0]
+
     moved = 0
     for u in utterances:
         s, e = trim_span(db, u.start, u.end, params, voiced=voiced)

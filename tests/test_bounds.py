@@ -225,3 +225,19 @@ def test_voiced_frames_follow_the_webrtc_classifier():
     want = np.repeat(labels, 2)[:n]                                 # 20 ms labels on the 10 ms grid
     assert got is not None and np.array_equal(got, want) and got.any()
     assert voiced_frames(samples, RATE, VadParams(engine="silero"), n) is None
+
+
+def test_the_classifier_runs_only_for_noisy_edges():
+    x = noise(4000.0)
+    put(x, 1000.0, tone(1000.0))
+    db = frame_db(as_int16(x), RATE)
+    calls = []
+
+    def labels():
+        calls.append(1)
+        return np.zeros(len(db), bool)
+
+    trim_span(db, 900.0, 2300.0, NOPAD, voiced=labels)                              # 48 dB above the noise
+    assert calls == []
+    trim_span(db, 900.0, 2300.0, BoundsParams(noisy_db=60.0), voiced=labels)
+    assert calls
