@@ -189,13 +189,14 @@ def voiced_frames(samples: np.ndarray, rate: int, vad, n: int, frame_ms: float =
 
 
 def trim_utterances(utterances, samples: np.ndarray, rate: int, params: BoundsParams,
-                    last_word_end=None, vad=None) -> int:
+                    last_word_ends=None, vad=None) -> int:
     """Trim every utterance's start/end in place; the number of edges moved.
 
-    `last_word_end(u, start, end) -> ms or None`: the utterance's last word's end by forced
-    alignment, asked only for utterances with a long tail (see `long_tail`). `vad` (VadParams):
-    frames its webrtc classifier calls speech are never cut (in noise, the end of a word decays
-    below the background's level + margin while the classifier still hears it)."""
+    `last_word_ends([(utterance, start, end), ...]) -> [ms or None, ...]`: the last word's end of
+    each utterance by forced alignment within [start, end), asked (in one call, so that it can
+    run them in parallel) only for the utterances with a long tail (see `long_tail`). `vad`
+    (VadParams): frames its webrtc classifier calls speech are never cut in noisy audio (see
+    `trim_span`)."""
     if not params.trim or not utterances:
         return 0
     db = frame_db(samples, rate)
@@ -207,14 +208,50 @@ def trim_utterances(utterances, samples: np.ndarray, rate: int, params: BoundsPa
             labels.append(v if v is not None else np.zeros(len(db), dtype=bool))
         return labels[0]
 
+    spans = [trim_span(db, u.start, u.end, params, voiced=voiced) for u in utterances]
+    ask = [k for k, (s, e) in enumerate(spans) if last_word_ends is not None and long_tail(db, s, e, params)]
+    if ask:
+        ends = last_word_ends([(utterances[k], *spans[k]) for k in ask])
+        for k, w in zip(ask, ends):
+            s, e = spans[k]
+            spans[k] = (s, max(s + FRAME_MS, cap_at_last_word(e, w, params)))
     moved = 0
-    for u in utterances:
-        s, e = trim_span(db, u.start, u.end, params, voiced=voiced)
-        if last_word_end is not None and long_tail(db, s, e, params):
-            e = max(s + FRAME_MS, cap_at_last_word(e, last_word_end(u, s, e), params))
+    for u, (s, e) in zip(utterances, spans):
         moved += (s != u.start) + (e != u.end)
         u.start, u.end = s, e
     return moved
+
+
+# -- forced alignment of the long tails (in worker processes when there is enough of it) --------
+_ALIGNER: dict = {}
+# Below this much audio to align (~0.75 s of CPU), starting worker processes (~0.35 s of CPU each)
+# costs more than it saves.
+POOL_MIN_S = 60.0
+
+
+def _last_word_end(task) -> float | None:
+    """ms from the start of the task's samples to its last word's end (None: not placed)."""
+    samples, words, rate = task
+    if "a" not in _ALIGNER:   # the packaged model, like word timings (align/words.py) without --stt-model-dir
+        from .stt.forced import ForcedAligner, ForcedParams
+
+        _ALIGNER["a"] = ForcedAligner(ForcedParams(rate=rate, downsample=FORCED_DOWNSAMPLE))
+    timings = _ALIGNER["a"].align(samples, words)
+    last = timings[-1] if timings else None
+    return last.end * 1000.0 if last is not None and last.aligned else None
+
+
+def last_word_ends(tasks, workers: int) -> list:
+    """`_last_word_end` of each task, in order: in a spawn pool of `workers` processes when the
+    tasks hold more than POOL_MIN_S seconds of audio, else in this process."""
+    audio_s = sum(len(t[0]) / t[2] for t in tasks)
+    if workers > 1 and len(tasks) > 1 and audio_s > POOL_MIN_S:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn")) as ex:
+            return list(ex.map(_last_word_end, tasks))
+    return [_last_word_end(t) for t in tasks]
 
 
 def trim_edges(ctx) -> None:
@@ -222,6 +259,7 @@ def trim_edges(ctx) -> None:
     trimmed to the sound (before word timings, which then align within the trimmed span)."""
     from .audio.denoise import prepare_samples
     from .audio.load import load_audio
+    from .words import label_words
 
     p: BoundsParams = ctx.config.bounds
     if not p.trim or ctx.job.audio is None or not ctx.utterances:
@@ -231,27 +269,24 @@ def trim_edges(ctx) -> None:
     # the classifier's labels are then the VAD's own, and a turned-down background shows more of a decay
     vad = ctx.config.vad
     samples, _, _ = prepare_samples(load_audio(ctx.job.audio, rate), rate, vad.denoise, vad.denoise_below_db)
-    aligner = []
     checked = []
 
-    def last_word_end(u, start_ms: float, end_ms: float) -> float | None:
-        from .stt.forced import ForcedAligner, ForcedParams
-        from .words import label_words
+    def ends(items):
+        tasks, where = [], []
+        for k, (u, start_ms, end_ms) in enumerate(items):
+            toks = label_words(ctx.clean.clean, u.clean_start, u.clean_end) \
+                if u.clean_start is not None and u.clean_end is not None else []
+            if toks:
+                a, b = int(round(start_ms * rate / 1000.0)), int(round(end_ms * rate / 1000.0))
+                tasks.append((samples[a:b], [w.lower() for w, _, _ in toks], rate))
+                where.append((k, a * 1000.0 / rate))
+        out = [None] * len(items)
+        for (k, offset), w in zip(where, last_word_ends(tasks, ctx.config.stt.workers)):
+            out[k] = None if w is None else offset + w
+        checked.extend(where)
+        return out
 
-        if u.clean_start is None or u.clean_end is None:
-            return None
-        toks = label_words(ctx.clean.clean, u.clean_start, u.clean_end)
-        if not toks:
-            return None
-        if not aligner:   # the packaged model, like the word timings (align/words.py) without --stt-model-dir
-            aligner.append(ForcedAligner(ForcedParams(rate=rate, downsample=FORCED_DOWNSAMPLE)))
-        a, b = int(round(start_ms * rate / 1000.0)), int(round(end_ms * rate / 1000.0))
-        timings = aligner[0].align(samples[a:b], [w.lower() for w, _, _ in toks])
-        checked.append(u)
-        last = timings[-1] if timings else None
-        return a * 1000.0 / rate + last.end * 1000.0 if last is not None and last.aligned else None
-
-    moved = trim_utterances(ctx.utterances, samples, rate, p, last_word_end if p.word_cap_ms is not None else None,
+    moved = trim_utterances(ctx.utterances, samples, rate, p, ends if p.word_cap_ms is not None else None,
                             vad=ctx.config.vad)
     log.debug("edges trimmed to the sound: %d of %d moved; %d long tails checked against the last word",
               moved, 2 * len(ctx.utterances), len(checked))

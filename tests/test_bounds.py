@@ -184,12 +184,12 @@ def test_trim_utterances_asks_for_words_only_on_long_tails():
     put(x, 4000.0, noise(600.0, -18.0, seed=9) * np.exp(-t / 60.0))  # reverberant
     asked = []
 
-    def last_word_end(u, s, e):
-        asked.append(u.start)
-        return 3950.0
+    def last_word_ends(items):
+        asked.extend(u.start for u, _s, _e in items)
+        return [3950.0] * len(items)
 
     us = [utt(900.0, 2150.0), utt(2900.0, 4700.0)]
-    trim_utterances(us, as_int16(x), RATE, BoundsParams(), last_word_end)
+    trim_utterances(us, as_int16(x), RATE, BoundsParams(), last_word_ends)
     assert asked == [2900.0]
     assert us[1].end == pytest.approx(3950.0 + 100.0) and us[0].end == pytest.approx(2020.0, abs=10)
 

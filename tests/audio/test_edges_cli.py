@@ -64,3 +64,19 @@ def test_reverberation_tails_are_cut_back_to_the_last_word(four_sentences, tmp_p
     uncapped = [de for _, de in errors(json.loads(energy.read_text()), four_sentences)]
     assert np.median(uncapped) > 150, uncapped
     assert np.median(capped) <= min(110, np.median(uncapped) - 80) and min(capped) >= -60, (capped, uncapped)
+
+
+def test_last_word_ends_in_workers_equal_in_process(four_sentences, monkeypatch):
+    """Forced alignment of the long tails: the same ends from worker processes as in this
+    process, and each near its sentence's planted end."""
+    from align import bounds
+
+    r = four_sentences.rate
+    tasks = [(four_sentences.samples[int(s.start_ms * r / 1000) - 1600:int(s.end_ms * r / 1000) + 3200],
+              words(s.text), r) for s in four_sentences.sentences]
+    local = bounds.last_word_ends(tasks, workers=1)
+    monkeypatch.setattr(bounds, "POOL_MIN_S", 0.0)
+    pooled = bounds.last_word_ends(tasks, workers=2)
+    assert pooled == local
+    for s, end in zip(four_sentences.sentences, local):
+        assert end is not None and abs(end - 100.0 - (s.end_ms - s.start_ms)) <= 60, (end, s)
