@@ -74,9 +74,9 @@ class VadParams:
     denoise_below_db: float = 20.0
     # Ring length (frames) used instead of `padding` when the front end filtered the audio: in
     # noise the classifier calls weak speech frames unvoiced, and a 300 ms ring cuts sentences
-    # into pieces. None (default): keep `padding`; 22 helped Whisper on reverberant telephone
-    # speech in noise but joined sentences across short pauses in plain noise (see README).
-    noisy_padding: int | None = None
+    # into pieces (440 ms; sentences it joins are cut again at the sentence end by the second
+    # pass). None: keep `padding`.
+    noisy_padding: int | None = 22
 
     def validate(self) -> None:
         if self.engine not in VAD_ENGINES:

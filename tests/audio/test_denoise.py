@@ -155,7 +155,7 @@ def test_whisper_auto_hotwords_follow_the_noise(four_sentences, tmp_path, caplog
 
 def test_noisy_padding_applies_only_to_filtered_audio(four_sentences, tmp_path, caplog):
     """A 40-frame ring (800 ms) for noisy audio joins the sentences 700 ms apart; clean audio
-    keeps the 300 ms ring, and without the option noisy audio does too."""
+    keeps the 300 ms ring, and with the option off (None) noisy audio does too."""
     import logging
 
     import soundfile as sf
@@ -166,7 +166,7 @@ def test_noisy_padding_applies_only_to_filtered_audio(four_sentences, tmp_path, 
 
     y, _ = _noisy(four_sentences, 10.0)
     got = {}
-    for name, samples, vad in (("noisy-ring", y, VadParams(noisy_padding=40)), ("noisy", y, VadParams()),
+    for name, samples, vad in (("noisy-ring", y, VadParams(noisy_padding=40)), ("noisy", y, VadParams(noisy_padding=None)),
                                ("clean-ring", four_sentences.samples, VadParams(noisy_padding=40))):
         wav = tmp_path / f"{name}.wav"
         sf.write(str(wav), samples, RATE, subtype="PCM_16")
