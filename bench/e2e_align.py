@@ -182,6 +182,11 @@ def print_misses(res: dict) -> None:
         print(f"- unspoken text assigned: {w['unspoken']} <- utterance {w['utterance'][:80]!r}")
 
 
+def _ms(v) -> str:
+    """A median error for the table: '-' where no utterance had the right text (no median)."""
+    return "-" if v is None else f"{v:.0f}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bench", type=Path, default=ROOT / "bench" / "out" / "speech")
@@ -210,7 +215,7 @@ def main() -> None:
         print(f"{res['variant']:<14} {res['audio_s']:7.1f} {res['spoken']:4d} "
               f"{100.0 * res['text_right'] / res['spoken']:6.1f}% "
               f"{100.0 * res['recovered'] / res['spoken']:6.1f}% {len(res['assigned_unspoken']):8d} "
-              f"{res['median_start_err_ms'] or 0:8.0f} {res['median_end_err_ms'] or 0:7.0f} "
+              f"{_ms(res['median_start_err_ms']):>8} {_ms(res['median_end_err_ms']):>7} "
               f"{res['wall_s'] / res['audio_s']:7.3f} {res['cpu_s'] / res['audio_s']:6.3f} "
               f"{t.get('stt', 0) / res['audio_s']:6.3f} "
               f"{t.get('second_pass', 0):6.1f}", flush=True)
