@@ -365,13 +365,13 @@ def config_from_args(args: argparse.Namespace):
         onset_ms=args.audio_vad_onset, offset_ms=args.audio_vad_offset, energy_margin_db=args.audio_vad_energy_margin,
         denoise=args.audio_denoise, denoise_below_db=args.audio_denoise_below, noisy_padding=args.audio_vad_noisy_padding,
     )
-    engine, why = args.stt_engine, "--stt-engine"
+    engine, why, model = args.stt_engine, "--stt-engine", str(args.stt_model_dir) if args.stt_model_dir else None
     if engine is None:
         from ..stt.registry import choose_engine
 
-        engine, why = choose_engine(args.stt_model_dir)
+        engine, why, model = choose_engine(model, english=args.alphabet is None)
     stt = SttParams(
-        engine=engine, model_dir=str(args.stt_model_dir) if args.stt_model_dir else None,
+        engine=engine, model_dir=model,
         model_rate=args.stt_model_rate, workers=args.stt_workers, own_lm=not args.stt_no_own_lm,
         prompt=args.stt_prompt,
     )

@@ -106,23 +106,68 @@ def make_engine_spec(params: SttParams, clean_text: str | None, lm_cache_dir: Pa
     return spec
 
 
-def choose_engine(model: Optional[str]) -> tuple[str, str]:
-    """(engine, why) when --stt-engine is not given: Whisper if --stt-model names a Whisper model,
-    else pocketsphinx, which ships its own model (mentioning a cached Whisper model if one is there)."""
+# Cached Whisper models the default may take, in this order: the English-only ones (the engine
+# decodes English), smallest first, since tiny.en already meets the speed and accuracy of the
+# speech benchmark and each size up costs about twice the CPU.
+AUTO_WHISPER_MODELS = ("tiny.en", "base.en", "small.en", "medium.en")
+
+
+def _find_spec(name: str):
+    import importlib.util
+
+    return importlib.util.find_spec(name)
+
+
+def hf_hub_cache() -> Path:
+    """The Hugging Face hub cache, where faster-whisper keeps the models it downloads."""
+    import os
+
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]) / "hub"
+    return Path.home() / ".cache" / "huggingface" / "hub"
+
+
+def cached_whisper_models(cache: Optional[Path] = None) -> dict[str, Path]:
+    """{model name: CTranslate2 directory} of the complete faster-whisper models in the cache (a
+    snapshot holding model.bin and config.json; the newest snapshot of a model when several)."""
+    cache = hf_hub_cache() if cache is None else cache
+    out: dict[str, Path] = {}
+    if not cache.is_dir():
+        return out
+    for repo in sorted(cache.glob("models--*--faster-whisper-*")):
+        name = repo.name.split("faster-whisper-", 1)[1]
+        snaps = [d for d in sorted((repo / "snapshots").glob("*"))
+                 if (d / "model.bin").is_file() and (d / "config.json").is_file()]
+        if snaps and name not in out:
+            out[name] = max(snaps, key=lambda d: (d.stat().st_mtime_ns, d.name))
+    return out
+
+
+def choose_engine(model: Optional[str], english: bool = True,
+                  cache: Optional[Path] = None) -> tuple[str, str, Optional[str]]:
+    """(engine, why, model) when --stt-engine is not given: Whisper if --stt-model names a Whisper
+    model; else Whisper with an English model found in the Hugging Face cache (when faster-whisper
+    is installed and the text is English: the default alphabet); else pocketsphinx, which ships
+    its own model."""
     if model:
         from . import engine_whisper
 
         if engine_whisper.looks_like_model(model):
-            return "whisper", f"--stt-model {model} is a Whisper model"
-        return "pocketsphinx", f"--stt-model {model} is not a Whisper model"
+            return "whisper", f"--stt-model {model} is a Whisper model", model
+        return "pocketsphinx", f"--stt-model {model} is not a Whisper model", model
+    found = cached_whisper_models(cache)
+    if english and _find_spec("faster_whisper") is not None:
+        for name in AUTO_WHISPER_MODELS:
+            if name in found:
+                return ("whisper", f"Whisper {name} is in the model cache ({found[name]}); it hears real speech "
+                        f"better than pocketsphinx (--stt-engine pocketsphinx to use that instead)", str(found[name]))
     why = "the default: its US-English model ships inside the package"
-    cache = Path.home() / ".cache" / "huggingface" / "hub"
-    found = sorted(p.name.split("faster-whisper-", 1)[1] for p in cache.glob("models--*--faster-whisper-*")) \
-        if cache.is_dir() else []
     if found:
-        why += (f"; Whisper models in the cache ({', '.join(found)}): --stt-engine whisper --stt-model NAME "
+        why += (f"; Whisper models in the cache ({', '.join(sorted(found))}): --stt-engine whisper --stt-model NAME "
                 f"uses one")
-    return "pocketsphinx", why
+    return "pocketsphinx", why, None
 
 
 def load_engine(spec: EngineSpec) -> SttEngine:
