@@ -25,14 +25,13 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from align.bounds import frame_db  # noqa: E402
-from librivox_align import DATA, read_clips  # noqa: E402
+from librivox_align import require_data, write_document  # noqa: E402
 
 
 def report(name: str, ref: list[dict], utts: list[dict], db: np.ndarray) -> None:
@@ -64,19 +63,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("extra", nargs="*", help="more align options (after --)")
     args = ap.parse_args()
-    if not (DATA / "transcription").exists():
-        sys.exit(f"{DATA} not found: apt-get install pocketsphinx-testdata")
-    clips = read_clips()
+    clips = require_data()
     with tempfile.TemporaryDirectory(prefix="edges-real-") as tmp:
         work = Path(tmp)
-        parts, doc = [], ""
-        for cid, text in clips:
-            x, rate = sf.read(DATA / f"{cid}.wav", dtype="int16")
-            parts.append(x)
-            doc += text + "\n\n"
-        audio = np.concatenate(parts)
-        sf.write(work / "librivox.wav", audio, rate, subtype="PCM_16")
-        (work / "librivox.txt").write_text(doc, encoding="utf-8")
+        audio, rate, _spans, _text_spans = write_document(clips, work)
         runs = {}
         for name, opts in (("reference", ["--no-trim-edges", "--output-words"]), ("default", []),
                            ("energy only", ["--trim-word-cap-ms", "none"]),

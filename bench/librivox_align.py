@@ -41,26 +41,40 @@ def read_clips() -> list[tuple[str, str]]:
     return clips
 
 
+def write_document(clips: list[tuple[str, str]], work: Path):
+    """The clips joined as they are into work/librivox.wav, their transcriptions one paragraph
+    each into work/librivox.txt. Returns (audio int16, rate, clip spans in ms, text spans)."""
+    parts, spans, doc, text_spans, pos = [], [], "", [], 0
+    rate = 16000
+    for cid, text in clips:
+        x, rate = sf.read(DATA / f"{cid}.wav", dtype="int16")
+        parts.append(x)
+        spans.append((pos * 1000.0 / rate, (pos + len(x)) * 1000.0 / rate))
+        pos += len(x)
+        text_spans.append((len(doc), len(doc) + len(text)))
+        doc += text + "\n\n"
+    audio = np.concatenate(parts)
+    sf.write(work / "librivox.wav", audio, rate, subtype="PCM_16")
+    (work / "librivox.txt").write_text(doc, encoding="utf-8")
+    return audio, rate, spans, text_spans
+
+
+def require_data() -> list[tuple[str, str]]:
+    if not (DATA / "transcription").exists():
+        sys.exit(f"{DATA} not found: apt-get install pocketsphinx-testdata")
+    return read_clips()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("extra", nargs="*", help="more align options (after --)")
     args = ap.parse_args()
-    if not (DATA / "transcription").exists():
-        sys.exit(f"{DATA} not found: apt-get install pocketsphinx-testdata")
-    clips = read_clips()
+    clips = require_data()
 
     with tempfile.TemporaryDirectory(prefix="librivox-align-") as tmp:
         work = Path(tmp)
-        parts, spans, doc, text_spans, pos = [], [], "", [], 0
-        for cid, text in clips:
-            x, rate = sf.read(DATA / f"{cid}.wav", dtype="int16")
-            parts.append(x)
-            spans.append((pos * 1000.0 / rate, (pos + len(x)) * 1000.0 / rate))
-            pos += len(x)
-            text_spans.append((len(doc), len(doc) + len(text)))
-            doc += text + "\n\n"
-        sf.write(work / "librivox.wav", np.concatenate(parts), rate, subtype="PCM_16")
-        (work / "librivox.txt").write_text(doc, encoding="utf-8")
+        audio, rate, spans, text_spans = write_document(clips, work)
+        pos = len(audio)
         out = work / "librivox.aligned"
         cmd = [sys.executable, "-m", "align.cli.align", "--audio", str(work / "librivox.wav"), "--script",
                str(work / "librivox.txt"), "--aligned", str(out), "--lm-cache-dir", str(work / "lm"),
