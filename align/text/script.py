@@ -85,13 +85,45 @@ def read_script(path: str | os.PathLike, meaningful_newlines: bool | None = Fals
             pos += len(text) + 1
         return original, phrases
     original = read_text(path, "text file")
-    if meaningful_newlines is None:
+    auto = meaningful_newlines is None
+    if auto:
         meaningful_newlines = lines_are_phrases(original)
     if not meaningful_newlines:
         return original, [Phrase(0, len(original))]
-    phrases, pos = [], 0
+    lines, pos = [], 0
     for line in original.split("\n"):
-        if line.strip():
-            phrases.append(Phrase(pos, pos + len(line)))
+        lines.append((pos, line))
         pos += len(line) + 1
-    return original, phrases
+    if not auto:
+        return original, [Phrase(p, p + len(ln)) for p, ln in lines if ln.strip()]
+    return original, _line_phrases(lines)
+
+
+def _starts_upper(line: str) -> bool:
+    for ch in line:
+        if ch.isalpha():
+            return ch.isupper()
+    return False
+
+
+def _line_phrases(lines: list[tuple[int, str]]) -> list[Phrase]:
+    """A phrase per line of a text that reads line by line, except in its blocks (runs of lines
+    between blank lines) of wrapped prose, such as a poetry book's preface: a block of 2 or more
+    lines of which under half start with a capital is one phrase."""
+    phrases: list[Phrase] = []
+    block: list[tuple[int, str]] = []
+
+    def flush():
+        if len(block) >= 2 and 2 * sum(_starts_upper(ln) for _, ln in block) < len(block):
+            phrases.append(Phrase(block[0][0], block[-1][0] + len(block[-1][1])))
+        else:
+            phrases.extend(Phrase(p, p + len(ln)) for p, ln in block)
+        block.clear()
+
+    for p, ln in lines:
+        if ln.strip():
+            block.append((p, ln))
+        else:
+            flush()
+    flush()
+    return phrases

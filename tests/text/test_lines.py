@@ -48,3 +48,19 @@ def test_read_script_phrases(tmp_path: Path, setting, want):
         assert [original[ph.start:ph.end] for ph in phrases] == VERSE.splitlines()
     p.write_text(PROSE, encoding="utf-8")
     assert len(read_script(p, None)[1]) == 1
+
+
+def test_a_wrapped_preface_stays_one_phrase_among_verse_lines(tmp_path: Path):
+    """A poetry book's prose preface (wrapped, lines mostly starting lower case) is one phrase;
+    the verse around it is a phrase per line."""
+    preface = ("This little book gathers the sonnets as they were printed\nin the first edition, with "
+               "the spelling of that time kept\nwhere it changes the sound of a line.\n")
+    text = "Sonnets\n\n" + preface + "\n" + VERSE + "\n" + VERSE
+    assert lines_are_phrases(text)
+    p = tmp_path / "book.txt"
+    p.write_text(text, encoding="utf-8")
+    original, phrases = read_script(p, None)
+    got = [original[ph.start:ph.end] for ph in phrases]
+    assert got == ["Sonnets", preface.rstrip("\n")] + VERSE.splitlines() * 2
+    # forced line phrases keep every line apart
+    assert len(read_script(p, True)[1]) == 1 + 3 + 8
