@@ -37,6 +37,14 @@ LINE_CAPITAL_SHARE = 0.8
 LINE_MIN_LINES = 4
 
 
+def _starts_upper(line: str) -> bool:
+    """Whether the first letter of `line` is upper case (False without a cased letter)."""
+    for ch in line:
+        if ch.isalpha():
+            return ch.isupper()
+    return False
+
+
 def lines_are_phrases(original: str) -> bool:
     """Whether a plain text reads line by line (verse, a list of prompts, one sentence per line):
     at least 4 non-empty lines, of which at least 80% begin with an upper-case letter (after
@@ -44,13 +52,7 @@ def lines_are_phrases(original: str) -> bool:
     lines = [ln for ln in original.split("\n") if ln.strip()]
     if len(lines) < LINE_MIN_LINES:
         return False
-    capital = 0
-    for ln in lines:
-        for ch in ln:
-            if ch.isalpha():
-                capital += ch.isupper()
-                break
-    return capital >= LINE_CAPITAL_SHARE * len(lines)
+    return sum(map(_starts_upper, lines)) >= LINE_CAPITAL_SHARE * len(lines)
 
 
 def read_script(path: str | os.PathLike, meaningful_newlines: bool | None = False,
@@ -97,13 +99,6 @@ def read_script(path: str | os.PathLike, meaningful_newlines: bool | None = Fals
     if not auto:
         return original, [Phrase(p, p + len(ln)) for p, ln in lines if ln.strip()]
     return original, _line_phrases(lines)
-
-
-def _starts_upper(line: str) -> bool:
-    for ch in line:
-        if ch.isalpha():
-            return ch.isupper()
-    return False
 
 
 def _line_phrases(lines: list[tuple[int, str]]) -> list[Phrase]:
