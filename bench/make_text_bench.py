@@ -157,14 +157,37 @@ def select_docs(names: tuple[str, ...], target_chars: int) -> list[tuple[str, st
     return out
 
 
-def build_book(docs: list[tuple[str, str]], rng: Random) -> Book:
-    """Paginate the documents, add headers, page numbers and a table of contents."""
-    # Body lines with their document index; documents separated by two blank lines.
+class _BookText:
+    """A book's text as it is written out, with the spans of what nobody reads (kind != None)."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.inserted: list[tuple[int, int, str]] = []
+        self.pos = 0
+
+    def emit(self, s: str, kind: str | None) -> None:
+        self.parts.append(s)
+        if kind is not None:
+            self.inserted.append((self.pos, self.pos + len(s), kind))
+        self.pos += len(s)
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def _body_lines(docs: list[tuple[str, str]], prepare=lambda text: text) -> list[tuple[int, str]]:
+    """Body lines with their document index; documents separated by two blank lines."""
     lines: list[tuple[int, str]] = []
     for di, (_, text) in enumerate(docs):
         if di:
             lines += [(di, "\n"), (di, "\n")]
-        lines += [(di, ln) for ln in text.splitlines(keepends=True)]
+        lines += [(di, ln) for ln in prepare(text).splitlines(keepends=True)]
+    return lines
+
+
+def build_book(docs: list[tuple[str, str]], rng: Random) -> Book:
+    """Paginate the documents, add headers, page numbers and a table of contents."""
+    lines = _body_lines(docs)
     # Pages: lists of body line indexes.
     pages: list[tuple[int, int]] = []
     i = 0
@@ -185,16 +208,8 @@ def build_book(docs: list[tuple[str, str]], rng: Random) -> Book:
             if m and len(m.group(1).split()) <= 7:
                 toc.append((4, m.group(1).strip(), p))
 
-    parts: list[str] = []
-    inserted: list[tuple[int, int, str]] = []
-    pos = 0
-
-    def emit(s: str, kind: str | None) -> None:
-        nonlocal pos
-        parts.append(s)
-        if kind is not None:
-            inserted.append((pos, pos + len(s), kind))
-        pos += len(s)
+    out = _BookText()
+    emit = out.emit
 
     toc_lines = ["CONTENTS\n", "\n"]
     for indent, title, page in toc:
@@ -211,10 +226,10 @@ def build_book(docs: list[tuple[str, str]], rng: Random) -> Book:
         if words:
             page_breaks.append(len(words))
         body = "".join(ln for _, ln in lines[a:b])
-        words += words_of(body, pos)
+        words += words_of(body, out.pos)
         emit(body, None)
         emit("\n" + f"- {p} -".center(TOC_WIDTH).rstrip() + "\n\n", "page-number")
-    return Book("".join(parts), words, page_breaks, inserted)
+    return Book(out.text(), words, page_breaks, out.inserted)
 
 
 def cut_fragments(n_words: int, breaks: list[int], rng: Random) -> list[tuple[int, int]]:
@@ -601,23 +616,11 @@ def build_messy_book(docs: list[tuple[str, str]], rng: Random, footnote_rate: fl
                      footnote_bodies: bool = True, natural: bool = False) -> MessyBook:
     style = FURNITURE_STYLES[rng.randrange(len(FURNITURE_STYLES))]
     fstyle = FOOTNOTE_STYLES[rng.randrange(len(FOOTNOTE_STYLES))]
-    lines: list[tuple[int, str]] = []
-    for di, (_, text) in enumerate(docs):
-        if di:
-            lines += [(di, "\n"), (di, "\n")]
-        lines += [(di, ln) for ln in _hyphenate(text, rng, hyphen_rate).splitlines(keepends=True)]
-    parts: list[str] = []
-    inserted: list[tuple[int, int, str]] = []
+    lines = _body_lines(docs, lambda text: _hyphenate(text, rng, hyphen_rate))
+    out = _BookText()
+    emit = out.emit
     words: list[tuple[str, int, int, int]] = []
-    pos = 0
     tid_base = 0
-
-    def emit(s: str, kind: str | None) -> None:
-        nonlocal pos
-        parts.append(s)
-        if kind is not None:
-            inserted.append((pos, pos + len(s), kind))
-        pos += len(s)
 
     def body(s: str) -> list[str]:
         nonlocal tid_base
@@ -628,7 +631,7 @@ def build_messy_book(docs: list[tuple[str, str]], rng: Random, footnote_rate: fl
             if rng.random() < footnote_rate:
                 j = m.end()
                 chunk = s[out_pos:j]
-                sw = spoken_words(chunk, pos, rng, natural)
+                sw = spoken_words(chunk, out.pos, rng, natural)
                 words.extend((w, a, b, t + tid_base) for w, a, b, t in sw)
                 tid_base += len(sw) + 1
                 emit(chunk, None)
@@ -638,7 +641,7 @@ def build_messy_book(docs: list[tuple[str, str]], rng: Random, footnote_rate: fl
                 marks.append(mark)
                 out_pos = j
         chunk = s[out_pos:]
-        sw = spoken_words(chunk, pos, rng, natural)
+        sw = spoken_words(chunk, out.pos, rng, natural)
         words.extend((w, a, b, t + tid_base) for w, a, b, t in sw)
         tid_base += len(sw) + 1
         emit(chunk, None)
@@ -662,12 +665,12 @@ def build_messy_book(docs: list[tuple[str, str]], rng: Random, footnote_rate: fl
             # the notes at the foot of the page: nobody reads them, and the page's last sentence
             # usually goes on after them on the next page
             text = "".join(f"{mk} {FOOTNOTES[rng.randrange(len(FOOTNOTES))]}\n" for mk in marks)
-            emit(("" if parts and parts[-1].endswith("\n") else "\n") + text, "footnote")
+            emit(("" if out.parts and out.parts[-1].endswith("\n") else "\n") + text, "footnote")
         foot = {"dash-number": f"- {p} -".center(TOC_WIDTH).rstrip(), "bracket-number": f"[{p}]",
                 "bare-number": f"{p}".center(TOC_WIDTH).rstrip(), "page-word": f"Page {p}"}.get(style)
         if foot is not None:
             emit(foot + "\n", "page-number")
-    raw = "".join(parts)
+    raw = out.text()
     # A word hyphenated at a page's last line ends on the next page ("part-" / notes, page number,
     # head / "ies"): the two pages' pieces were found apart, but the reader says one word.
     joined: list[tuple[str, int, int, int]] = []
@@ -677,7 +680,7 @@ def build_messy_book(docs: list[tuple[str, str]], rng: Random, footnote_rate: fl
             joined[-1] = (prev[0] + w[0], prev[1], w[2], prev[3])
         else:
             joined.append(w)
-    return MessyBook(raw.replace(SOFT, "-"), joined, inserted)
+    return MessyBook(raw.replace(SOFT, "-"), joined, out.inserted)
 
 
 def stt_messy(words: list[str], rng: Random, noise: float) -> str:
