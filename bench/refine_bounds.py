@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from tests.speechgen import build_speech, edge_equal, festival_missing_reason, words  # noqa: E402
-from unaligned_book import INTRO, make_book  # noqa: E402
+from tests.speechgen import edge_equal, festival_missing_reason, words  # noqa: E402
+from unaligned_book import write_book  # noqa: E402
 
 
 def run(*args) -> None:
@@ -54,14 +54,9 @@ def main() -> None:
     reason = festival_missing_reason()
     if reason:
         sys.exit(reason)
-    text, spoken, _ = make_book()
     with tempfile.TemporaryDirectory(prefix="refine-bounds-") as tmp:
         work = args.keep or Path(tmp)
-        work.mkdir(parents=True, exist_ok=True)
-        said = [INTRO] + spoken
-        speech = build_speech(said, [900.0] * (len(said) - 1), work / "cache")
-        wav = speech.write_wav(work / "book.wav")
-        (work / "book.txt").write_text(text, encoding="utf-8")
+        _, speech, wav, _ = write_book(work)
         common = ["--audio", wav, "--tlog", work / "book.tlog", "--script", work / "book.txt", "--merge-sentences",
                   "--lm-cache-dir", work / "lm"]
         runs = [("VAD + text alignment", [])] + [

@@ -57,6 +57,19 @@ def make_book():
     return text, ch1 + ch1b + ch2, planted
 
 
+def write_book(work: Path):
+    """The book's text and its festival reading (the intro, then the spoken sentences, 0.9 s
+    apart) in `work` (book.txt, book.wav; synthesis cached in work/cache). Returns (text, speech,
+    wav path, planted spans)."""
+    text, spoken, planted = make_book()
+    work.mkdir(parents=True, exist_ok=True)
+    said = [INTRO] + spoken
+    speech = build_speech(said, [900.0] * (len(said) - 1), work / "cache")
+    wav = speech.write_wav(work / "book.wav")
+    (work / "book.txt").write_text(text, encoding="utf-8")
+    return text, speech, wav, planted
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keep", type=Path, help="keep the work files here")
@@ -65,14 +78,9 @@ def main() -> None:
     reason = festival_missing_reason()
     if reason:
         sys.exit(reason)
-    text, spoken, planted = make_book()
     with tempfile.TemporaryDirectory(prefix="unaligned-book-") as tmp:
         work = args.keep or Path(tmp)
-        work.mkdir(parents=True, exist_ok=True)
-        said = [INTRO] + spoken
-        speech = build_speech(said, [900.0] * (len(said) - 1), work / "cache")
-        wav = speech.write_wav(work / "book.wav")
-        (work / "book.txt").write_text(text, encoding="utf-8")
+        text, speech, wav, planted = write_book(work)
         out = work / "book.aligned"
         cmd = [sys.executable, "-m", "align.cli.align", "--audio", str(wav), "--script", str(work / "book.txt"),
                "--aligned", str(out), "--force", "--merge-sentences", "--output-unaligned",
