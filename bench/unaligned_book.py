@@ -88,7 +88,7 @@ def main() -> None:
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
         if proc.returncode != 0:
             sys.exit(f"align failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-        summary = [ln for ln in proc.stderr.splitlines() if "unaligned" in ln]
+        summary = [ln for ln in proc.stderr.splitlines() if "unaligned:" in ln]
         report = json.loads(out.with_suffix(".unaligned.json").read_text(encoding="utf-8"))
     found = 0
     print("planted unspoken text:")
