@@ -41,6 +41,17 @@ def encode(s: str) -> np.ndarray:
 MAX_MATRIX_CELLS = 1 << 22
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _cell(diag, up, left, sub, gap):
+    """One cell of the local-alignment recurrence (linear gaps, zero floor): the substitution
+    from the diagonal unless a gap from above or the left scores strictly more."""
+    v = diag + sub
+    g = (up if up > left else left) + gap
+    if g > v:
+        v = g
+    return v if v > 0 else 0
+
+
 @njit(cache=True, nogil=True)
 def sw_fill(a, b, b_lo, b_hi, match, mismatch, gap, h):
     """Fill the score matrix h[(n + 1) * (m + 1)] (row-major, zero borders) of a against
@@ -67,12 +78,7 @@ def sw_fill(a, b, b_lo, b_hi, match, mismatch, gap, h):
         rowj = 0
         for j in range(1, w):
             up = h[prev + j]
-            v = diag + s[j]
-            g = (up if up > left else left) + gap
-            if g > v:
-                v = g
-            if v < 0:
-                v = 0
+            v = _cell(diag, up, left, s[j], gap)
             h[row + j] = v
             diag = up
             left = v
@@ -232,12 +238,7 @@ def sw_best_raw(a, b, b_lo, b_hi, match, mismatch, gap):
         left = 0
         for j in range(m):
             up = h[j + 1]
-            v = diag + s[j]
-            g = (up if up > left else left) + gap
-            if g > v:
-                v = g
-            if v < 0:
-                v = 0
+            v = _cell(diag, up, left, s[j], gap)
             diag = up
             h[j + 1] = v
             left = v
