@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 
 import pytest
 
+from tests.audio.test_e2e_cli import run_align
 from tests.speechgen import build_speech, festival_missing_reason
 
 pytestmark = pytest.mark.skipif(shutil.which("lmplz") is None, reason="KenLM lmplz not installed (bin/setup.sh builds it)")
@@ -19,11 +18,6 @@ SAID = ["The quick brown fox jumps over the lazy dog.",
         "We hold these truths to be self evident.",
         "Free software is a matter of liberty, not price."]
 TEXT = "CHAPTER NINE\n\n" + " ".join(SAID[:2]) + "\n\n" + SAID[2] + "\n"
-
-
-def run_align(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "align.cli.align", "--no-progress", *map(str, args)],
-                          capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")
