@@ -42,6 +42,22 @@ def decoder(spec):
     return ConstrainedDecoder(spec)
 
 
+def _true_entries(four_sentences) -> list[TranscriptEntry]:
+    """One fragment per sentence, 100 ms wider than its speech, transcribed right."""
+    return [TranscriptEntry(s.start_ms - 100, s.end_ms + 100, " ".join(words(t)))
+            for s, t in zip(four_sentences.sentences, SENTENCES)]
+
+
+def _placer(ct, alphabet):
+    """The second pass's `align_fn`: fragment -> placed clean range, without sentence merging."""
+    params = AlignParams(merge=MergeParams(enabled=False))
+
+    def placed(es):
+        return {u.fragment: (u.clean_start, u.clean_end) for u in align_transcripts(es, ct, alphabet, params).utterances}
+
+    return placed
+
+
 def _segment(four_sentences, k):
     s = four_sentences.sentences[k]
     r = four_sentences.rate
@@ -81,13 +97,10 @@ def test_unspoken_text_is_never_claimed(four_sentences, decoder):
 def test_second_pass_recovers_a_garbled_fragment_and_keeps_the_header_out(four_sentences, doc, spec):
     original, ct, alphabet = doc
     sp = four_sentences.sentences
-    entries = [TranscriptEntry(s.start_ms - 100, s.end_ms + 100, " ".join(words(t))) for s, t in zip(sp, SENTENCES)]
+    entries = _true_entries(four_sentences)
     # the first pass misheard sentence 2 entirely
     entries[2] = dataclasses.replace(entries[2], transcript="yellow submarine ocean waves")
-    params = AlignParams(merge=MergeParams(enabled=False))
-
-    def placed(es):
-        return {u.fragment: (u.clean_start, u.clean_end) for u in align_transcripts(es, ct, alphabet, params).utterances}
+    placed = _placer(ct, alphabet)
 
     before = placed(entries)
     assert 2 not in before
@@ -95,7 +108,7 @@ def test_second_pass_recovers_a_garbled_fragment_and_keeps_the_header_out(four_s
                              SecondPassParams())
     assert stats.recovered == 1 and stats.rounds >= 1
     assert new[2].transcript == " ".join(words(SENTENCES[2]))
-    result = align_transcripts(new, ct, alphabet, params)
+    result = align_transcripts(new, ct, alphabet, AlignParams(merge=MergeParams(enabled=False)))
     assert len(result.utterances) == 4
     for u in result.utterances:
         assert "preface" not in u.aligned and "chapter" not in u.aligned
@@ -154,14 +167,11 @@ def test_a_fragment_holding_two_sentences_is_cut_in_the_pause_between_them(four_
 
     original, ct, alphabet = doc
     sp = four_sentences.sentences
-    entries = [TranscriptEntry(s.start_ms - 100, s.end_ms + 100, " ".join(words(t))) for s, t in zip(sp, SENTENCES)]
+    entries = _true_entries(four_sentences)
     # the VAD heard no pause between sentences 0 and 1: one fragment, one transcript for both
     both = TranscriptEntry(entries[0].start, entries[1].end, entries[0].transcript + " " + entries[1].transcript)
     entries = [both] + entries[2:]
-    params = AlignParams(merge=MergeParams(enabled=False))
-
-    def placed(es):
-        return {u.fragment: (u.clean_start, u.clean_end) for u in align_transcripts(es, ct, alphabet, params).utterances}
+    placed = _placer(ct, alphabet)
 
     new, stats = second_pass(entries, placed, ct.clean, four_sentences.samples, four_sentences.rate, spec,
                              SecondPassParams(), sentence_ends=sentence_ends(ct))
@@ -176,15 +186,11 @@ def test_a_fragment_aligned_past_its_sentence_end_is_kept_to_its_sentence(four_s
     """The first pass claimed the next sentence's first word for fragment 0 ("...dog we"): the
     constrained decode proves only sentence 0's words, so the transcript is cut back to them."""
     original, ct, alphabet = doc
-    sp = four_sentences.sentences
-    entries = [TranscriptEntry(s.start_ms - 100, s.end_ms + 100, " ".join(words(t))) for s, t in zip(sp, SENTENCES)]
+    entries = _true_entries(four_sentences)
     first = words(SENTENCES[0])
     entries[0] = dataclasses.replace(entries[0], transcript=" ".join(first + ["we", "hold"]))
     entries[1] = dataclasses.replace(entries[1], transcript=" ".join(words(SENTENCES[1])[2:]))
-    params = AlignParams(merge=MergeParams(enabled=False))
-
-    def placed(es):
-        return {u.fragment: (u.clean_start, u.clean_end) for u in align_transcripts(es, ct, alphabet, params).utterances}
+    placed = _placer(ct, alphabet)
 
     assert ct.clean[slice(*placed(entries)[0])].split()[-2:] == ["we", "hold"]
     from align.pipeline import sentence_ends
@@ -207,13 +213,9 @@ def test_a_short_chance_match_into_unspoken_text_is_dropped(four_sentences, doc,
     """A garbled transcript that happens to match a few words of the unspoken header is placed by
     the text stage; the audio (sentence 2) does not prove those words, so it is dropped."""
     original, ct, alphabet = doc
-    sp = four_sentences.sentences
-    entries = [TranscriptEntry(s.start_ms - 100, s.end_ms + 100, " ".join(words(t))) for s, t in zip(sp, SENTENCES)]
+    entries = _true_entries(four_sentences)
     entries[2] = dataclasses.replace(entries[2], transcript="a preface nobody read")
-    params = AlignParams(merge=MergeParams(enabled=False))
-
-    def placed(es):
-        return {u.fragment: (u.clean_start, u.clean_end) for u in align_transcripts(es, ct, alphabet, params).utterances}
+    placed = _placer(ct, alphabet)
 
     assert "preface" in ct.clean[slice(*placed(entries)[2])]      # the text stage placed it in the header
     new, stats = second_pass(entries, placed, ct.clean, four_sentences.samples, four_sentences.rate, spec,
