@@ -257,8 +257,7 @@ def last_word_ends(tasks, workers: int) -> list:
 def trim_edges(ctx) -> None:
     """Post-processing stage (align.pipeline.POSTPROCESSORS): with audio, every utterance's edges
     trimmed to the sound (before word timings, which then align within the trimmed span)."""
-    from .audio.denoise import prepare_samples
-    from .audio.load import load_audio
+    from .audio.document import DocumentAudio
     from .words import label_words
 
     p: BoundsParams = ctx.config.bounds
@@ -268,7 +267,7 @@ def trim_edges(ctx) -> None:
     # the front end the VAD and the recogniser had (noise suppression when the recording needs it):
     # the classifier's labels are then the VAD's own, and a turned-down background shows more of a decay
     vad = ctx.config.vad
-    samples, _, _ = prepare_samples(load_audio(ctx.job.audio, rate), rate, vad.denoise, vad.denoise_below_db)
+    samples, _, _ = (ctx.audio or DocumentAudio(ctx.job.audio)).prepared(rate, vad.denoise, vad.denoise_below_db)
     checked = []
 
     def ends(items):

@@ -157,6 +157,7 @@ class DocumentContext:
     clean: Any                             # align.text.normalise.CleanText
     entries: list                          # the transcript entries aligned (align.tlog.TranscriptEntry)
     result: AlignResult
+    audio: Any = None                      # align.audio.document.DocumentAudio (None without audio)
 
     @property
     def utterances(self) -> list[Utterance]:
@@ -179,8 +180,9 @@ def _resolve(spec: str) -> Hook:
     return getattr(importlib.import_module(mod), fn)
 
 
-def read_transcripts(job: DocumentJob, config: AlignConfig, clean_text: str, show_progress: bool):
-    """(entries, audio seconds): the `.tlog` as is, or speech-to-text of the audio via the `.tlog` cache."""
+def read_transcripts(job: DocumentJob, config: AlignConfig, clean_text: str, show_progress: bool, audio=None):
+    """(entries, audio seconds): the `.tlog` as is, or speech-to-text of the audio via the `.tlog` cache.
+    `audio`: the document's DocumentAudio, shared with the later stages."""
     from .tlog import load_tlog
 
     if job.audio is not None:
@@ -188,7 +190,8 @@ def read_transcripts(job: DocumentJob, config: AlignConfig, clean_text: str, sho
 
         lm_dir = Path(config.run.lm_cache_dir) if config.run.lm_cache_dir else None
         entries = transcribe_audio(Path(job.audio), job.tlog_path(), clean_text, config.vad, config.stt,
-                                   lm_cache_dir=lm_dir, pretty=config.pretty, show_progress=show_progress)
+                                   lm_cache_dir=lm_dir, pretty=config.pretty, show_progress=show_progress,
+                                   audio=audio)
         return entries, _audio_seconds(Path(job.audio), entries)
     tlog = Path(job.tlog)
     if not tlog.exists():
@@ -248,8 +251,13 @@ def _align_document(job: DocumentJob, config: AlignConfig, alphabet, write: bool
         raise UserError(f"{job.script}: the text has no character of the alphabet "
                         f"({config.alphabet or 'English'}); is it the right file and language?")
 
+    audio = None
+    if job.audio is not None:
+        from .audio.document import DocumentAudio
+
+        audio = DocumentAudio(job.audio)   # decoded and front-ended once for every stage below
     t0 = time.perf_counter()
-    entries, audio_s = read_transcripts(job, config, ct.clean, show)
+    entries, audio_s = read_transcripts(job, config, ct.clean, show, audio)
     t_stt = time.perf_counter() - t0
 
     end = None if not config.num_samples else config.start + config.num_samples
@@ -258,7 +266,7 @@ def _align_document(job: DocumentJob, config: AlignConfig, alphabet, write: bool
 
     sp_stats = None
     if job.audio is not None and config.second_pass.enabled and entries:
-        entries, sp_stats = run_second_pass(job, config, ct, alphabet, entries, show)
+        entries, sp_stats = run_second_pass(job, config, ct, alphabet, entries, show, audio)
 
     # Searches outnumber fragments (retries in sub-intervals, neighbour confirmations): a count, no total.
     # (a bar only after a second: a text-only run is usually done before, without importing tqdm)
@@ -280,7 +288,7 @@ def _align_document(job: DocumentJob, config: AlignConfig, alphabet, write: bool
     result.text_stats = {"furniture": sum(1 for r in ct.removed if r.kind not in ("hyphen", "soft-hyphen")),
                          "said": ct.said, "unsaid": len(ct.unsaid)}
 
-    ctx = DocumentContext(job, config, original, ct, list(entries), result)
+    ctx = DocumentContext(job, config, original, ct, list(entries), result, audio)
     t0 = time.perf_counter()
     for stage in (*map(_resolve, POSTPROCESSORS), *hooks):
         stage(ctx)
@@ -301,12 +309,12 @@ def _align_document(job: DocumentJob, config: AlignConfig, alphabet, write: bool
     return result
 
 
-def run_second_pass(job: DocumentJob, config: AlignConfig, ct, alphabet, entries, show: bool):
-    """Constrained re-decoding of the fragments the first alignment left out (align.secondpass)."""
+def run_second_pass(job: DocumentJob, config: AlignConfig, ct, alphabet, entries, show: bool, audio=None):
+    """Constrained re-decoding of the fragments the first alignment left out (align.secondpass).
+    `audio`: the document's DocumentAudio (made here when not given)."""
     import dataclasses
 
-    from .audio.denoise import prepare_samples
-    from .audio.load import load_audio
+    from .audio.document import DocumentAudio
     from .secondpass import second_pass
     from .stt.base import SttParams
     from .stt.registry import make_engine_spec
@@ -322,8 +330,8 @@ def run_second_pass(job: DocumentJob, config: AlignConfig, ct, alphabet, entries
     if not spec.lm_dict:
         return entries, None   # no document dictionary (--stt-no-own-lm): nothing to constrain to
     # the same front end as the first pass (noise suppression when the recording needs it)
-    samples, _, _ = prepare_samples(load_audio(Path(job.audio), spec.model_rate), spec.model_rate,
-                                 config.vad.denoise, config.vad.denoise_below_db)
+    samples, _, _ = (audio or DocumentAudio(job.audio)).prepared(spec.model_rate, config.vad.denoise,
+                                                                 config.vad.denoise_below_db)
     # Per-fragment placements, without the text stage's guess of who gets the words between two
     # neighbours (claim_gaps) or which left-out fragment says them (fill): those gaps are what the
     # second pass decides from the audio.

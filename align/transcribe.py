@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from .audio.document import DocumentAudio
 from .audio.vad import VadParams, check_rate
 from .common.errors import UserError
 from .common.fileio import atomic_write_json, user_file_errors
@@ -44,9 +45,11 @@ def transcribe_audio(
     lm_cache_dir: Path | None = None,
     pretty: bool = False,
     show_progress: bool = True,
+    audio: DocumentAudio | None = None,
 ) -> list[TranscriptEntry]:
     """Timed transcripts of `audio_path`'s voiced fragments, from `tlog_path` when it is a valid
-    cache for exactly these inputs, else computed now and written there."""
+    cache for exactly these inputs, else computed now and written there. `audio`: the document's
+    decoded audio, shared with the later stages (made here when not given)."""
     from .stt.registry import engine_identity, make_engine_spec
 
     audio_path, tlog_path = Path(audio_path), Path(tlog_path)
@@ -60,26 +63,25 @@ def transcribe_audio(
     t_lm = time.perf_counter() - t0
     producer = make_producer(audio_hash, vad, stt, engine_identity(spec))
     with output_lock(tlog_path, f"transcript log {tlog_path}"):
-        return _transcribe_locked(audio_path, tlog_path, producer, spec, vad, stt, t_lm, pretty, show_progress)
+        return _transcribe_locked(audio or DocumentAudio(audio_path), tlog_path, producer, spec, vad, stt, t_lm,
+                                  pretty, show_progress)
 
 
-def _transcribe_locked(audio_path, tlog_path, producer, spec, vad, stt, t_lm, pretty, show_progress):
+def _transcribe_locked(audio, tlog_path, producer, spec, vad, stt, t_lm, pretty, show_progress):
     cached = read_cached(tlog_path, producer)
     if cached is not None:
         log.info("reusing transcript log %s (%d fragments; made by the same audio, VAD and engine settings)",
                  tlog_path, len(cached))
         return cached
 
-    from .audio.denoise import prepare_samples
-    from .audio.load import load_audio
     from .audio.vad import vad_split
     from .stt.pool import transcribe_fragments
 
     t0 = time.perf_counter()
-    samples = load_audio(audio_path, stt.model_rate)
+    audio.samples(stt.model_rate)
     t_load = time.perf_counter() - t0
     t0 = time.perf_counter()
-    samples, noisy, why = prepare_samples(samples, stt.model_rate, vad.denoise, vad.denoise_below_db)
+    samples, noisy, why = audio.prepared(stt.model_rate, vad.denoise, vad.denoise_below_db)
     log.info("%s (%.2f s)", why, time.perf_counter() - t0)
     if spec.prompt_auto:
         # decided by the audio (whose hash is in the cache key), so the .tlog key stays valid

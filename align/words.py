@@ -113,7 +113,7 @@ def refined_bounds(words: Sequence[dict[str, Any]], start_ms: float, end_ms: flo
 def add_word_timings(ctx) -> None:
     """Post-processing stage (align.pipeline.POSTPROCESSORS): `words` in every utterance's record
     (with `phones` on request), and with `refine_bounds` the utterance edges moved to its words."""
-    from .audio.load import load_audio
+    from .audio.document import DocumentAudio
     from .common.errors import UserError
     from .common.progress import progress
     from .stt.forced import ForcedParams
@@ -128,7 +128,7 @@ def add_word_timings(ctx) -> None:
     own = stt.engine == "pocketsphinx" and stt.model_dir is not None
     model_dir = stt.model_dir if own else None
     rate = stt.model_rate if own else 16000
-    samples = load_audio(ctx.job.audio, rate)
+    samples = (ctx.audio or DocumentAudio(ctx.job.audio)).samples(rate)
     aligner = ForcedAligner(ForcedParams(model_dir=model_dir, phones=p.phones, rate=rate, downsample=p.downsample))
     ct = ctx.clean
     for u in progress(ctx.utterances, enabled=ctx.config.run.show_progress, desc="words", unit="utt"):
