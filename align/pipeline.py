@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from .common.errors import UserError
-from .common.progress import DeferredProgress, progress
+from .common.progress import DeferredProgress
 from .config import AlignConfig
 from .records import Utterance, utterance_id
 
