@@ -47,6 +47,10 @@ def load_audio(path: str | Path, rate: int = 16000) -> np.ndarray:
         raise UserError(f"audio file is empty (0 bytes): {path}")
 
     opened = _open_soundfile(path)
+    short = _wav_shortfall(path) if opened is not None else None
+    if short is not None:
+        log.warning("audio file %s is truncated: its header announces %d bytes of samples, the file holds %d "
+                    "(a copy or a recording cut off?); aligning the part that is there", path, *short)
     if opened is not None:
         source_rate, blocks = opened
         how = "soundfile"
@@ -78,6 +82,37 @@ def _open_soundfile(path: Path) -> tuple[int, Iterator[np.ndarray]] | None:
                 yield block
 
     return f.samplerate, blocks()
+
+
+# Sizes that recorders write into a WAV header they never finish (streamed or crashed recordings):
+# placeholders, not claims about the data.
+_WAV_SIZE_PLACEHOLDERS = (0, 0x7FFFFFFF, 0xFFFFFFFF)
+
+
+def _wav_shortfall(path: Path) -> tuple[int, int] | None:
+    """(announced, present) bytes of a RIFF/WAVE file's sample data when the file ends before
+    the size its `data` chunk announces, else None. libsndfile reads such a file up to where it
+    ends without a word, so the caller says it."""
+    import struct
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+            size = f.seek(0, 2)
+    except OSError:
+        return None
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    pos = 12
+    while pos + 8 <= len(head):
+        cid, n = head[pos:pos + 4], struct.unpack("<I", head[pos + 4:pos + 8])[0]
+        if cid == b"data":
+            present = size - (pos + 8)
+            if n not in _WAV_SIZE_PLACEHOLDERS and present < n:
+                return n, present
+            return None
+        pos += 8 + n + (n & 1)
+    return None
 
 
 def _ffmpeg_missing(path: Path) -> UserError:

@@ -167,3 +167,29 @@ def test_missing_ffmpeg_is_named(tmp_path, monkeypatch):
     monkeypatch.setattr(load_mod.shutil, "which", lambda name: None)
     with pytest.raises(UserError, match="ffmpeg.*install"):
         load_audio(p)
+
+
+def test_truncated_wav_is_read_and_said(tmp_path, caplog):
+    """A WAV cut off after its header (an interrupted copy): the part that is there is read, and a
+    warning names the file and how much of the announced data is missing. A complete file and
+    one whose header holds a never-finished placeholder size say nothing."""
+    x = (tone(16000, 2.0) * 32767).astype(np.int16)
+    whole = tmp_path / "whole.wav"
+    sf.write(whole, x, 16000, subtype="PCM_16")
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(data[:44 + 16000])          # 0.5 s of the 2 s announced
+    with caplog.at_level("WARNING", logger="align.audio.load"):
+        y = load_audio(cut, 16000)
+    assert len(y) == 8000 and np.array_equal(y, x[:8000])
+    msgs = [r.getMessage() for r in caplog.records]
+    assert any("cut.wav is truncated" in m and "64000 bytes" in m and "16000" in m for m in msgs), msgs
+    caplog.clear()
+    streamed = tmp_path / "streamed.wav"
+    hdr = bytearray(data[:44 + 16000])
+    hdr[40:44] = (0xFFFFFFFF).to_bytes(4, "little")    # a recorder that never wrote the size
+    streamed.write_bytes(bytes(hdr))
+    with caplog.at_level("WARNING", logger="align.audio.load"):
+        load_audio(whole, 16000)
+        load_audio(streamed, 16000)
+    assert not [r for r in caplog.records if "truncated" in r.getMessage()]
