@@ -346,8 +346,33 @@ def run_second_pass(job: DocumentJob, config: AlignConfig, ct, alphabet, entries
 
     entries, stats = second_pass(entries, placed, ct.clean, samples, spec.model_rate, spec, config.second_pass,
                                  workers=config.stt.workers, show_progress=show, sentence_ends=sentence_ends(ct),
-                                 final_align_fn=lambda es: placed(es, final_params))
+                                 final_align_fn=lambda es: placed(es, final_params), phrase_spans=phrase_spans(ct))
     return entries, stats
+
+
+def phrase_spans(ct) -> frozenset:
+    """The clean (start, end) of each phrase, without edge spaces, when the text has several
+    (lines of a prompt list or poem, .script entries); empty for one running text."""
+    import numpy as np
+
+    if len(ct.phrases) < 2:
+        return frozenset()
+    of = np.asarray(ct.phrase_of)
+    keep = np.flatnonzero(of >= 0)
+    if not len(keep):
+        return frozenset()
+    ids = of[keep]
+    cut = np.flatnonzero(np.diff(ids)) + 1     # phrases are contiguous in the clean text
+    out = set()
+    for seg in np.split(keep, cut):
+        lo, hi = int(seg[0]), int(seg[-1]) + 1
+        while lo < hi and ct.clean[lo] == " ":
+            lo += 1
+        while hi > lo and ct.clean[hi - 1] == " ":
+            hi -= 1
+        if hi > lo:
+            out.add((lo, hi))
+    return frozenset(out)
 
 
 def sentence_ends(ct) -> frozenset:

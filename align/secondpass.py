@@ -44,6 +44,7 @@ class SecondPassParams:
     slow_extra_words: int = 40          # ... against its text and up to this many words on each side
     split_sentences: bool = True        # cut a fragment that crosses a sentence end at the pause there
     verify_words: int = 4               # first-pass placements of transcripts this short must be proven too
+    phrase_min_score: float = -2.6      # ... but one that says exactly a whole phrase (a prompt) of 2+ words: mean over its words
     trim_ms: float = 250.0              # audio before/after the proven words longer than this is cut off
     pad_ms: float = 50.0                # ... keeping this much around the words
     decode: ConstrainedParams = ConstrainedParams()
@@ -182,13 +183,14 @@ def _candidates(entries, placed: dict[int, tuple[int, int]], clean: str, max_wor
 def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, samples: np.ndarray, rate: int, spec,
                 params: SecondPassParams = SecondPassParams(), workers: int = 1,
                 show_progress: bool = False, sentence_ends: frozenset = frozenset(),
-                final_align_fn=None) -> tuple[list[TranscriptEntry], SecondPassStats]:
+                final_align_fn=None, phrase_spans: frozenset = frozenset()) -> tuple[list[TranscriptEntry], SecondPassStats]:
     """Entries with proven transcripts for fragments the first alignment left out.
 
     `align_fn(entries) -> {fragment index: (clean_start, clean_end)}` aligns without sentence
     merging (and without guessing who gets the words between neighbours); `final_align_fn` the
     same as the final alignment will place them (default: `align_fn`), for the sentence cuts; `spec` is a pocketsphinx EngineSpec with the document dictionary; `samples` the
-    audio at `rate` (int16).
+    audio at `rate` (int16); `phrase_spans` the clean (start, end) of each phrase of a text read
+    phrase by phrase (prompts, verse lines, .script entries), for `_verify_short`.
     """
     from .common.progress import progress
 
@@ -272,6 +274,8 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
                         log.debug("second pass: fragment %d (%.0f-%.0f ms, %d words placed) window %r: %s -> %s", i,
                                   entries[i].start, entries[i].end, cur, clean[lo:hi][:80],
                                   " ".join(f"{h.word}:{h.score:.1f}" for h in raw), "proven" if hits else "not proven")
+                    if (not hits or len(hits) <= cur) and i in placed:
+                        hits = _phrase_run(raw, clean, lo, hi, placed[i], phrase_spans, params) or hits
                     if not hits or len(hits) <= cur:
                         stats.rejected += 1
                         continue
@@ -294,7 +298,7 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
 
         if params.verify_words > 0:
             entries = _verify_short(entries, align_fn(entries), clean, samples, rate, params, stats, run_raw,
-                                    every=few_anchors)
+                                    every=few_anchors, phrase_spans=phrase_spans)
         if params.split_sentences and sentence_ends:
             def run(tasks):
                 return list(decode_all(tasks))
@@ -308,10 +312,17 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
     return entries, stats
 
 
-def _verify_short(entries, placed, clean, samples, rate, params, stats, run_raw, every=False):
+def _verify_short(entries, placed, clean, samples, rate, params, stats, run_raw, every=False,
+                  phrase_spans: frozenset = frozenset()):
     """Short first-pass placements (a few words: the kind a garbled transcript matches by chance)
     must be proven by the audio like second-pass ones; unproven ones lose their transcript (and
-    are dropped as empty)."""
+    are dropped as empty).
+
+    A recording of a short prompt ("Front left.") whose transcript says exactly the whole prompt,
+    word for word and edge to edge, needs less: a chance match of a garbled transcript rarely
+    covers a whole phrase exactly. Its words are not trimmed at the edges, and their frame-weighted
+    mean score must reach `phrase_min_score` (a microphone unlike the acoustic model's training
+    data scores 2 nats/frame below free phones on words it says clearly)."""
     todo = []
     for i, (cs, ce) in sorted(placed.items()):
         words = _words_in(clean, cs, ce)[0]
@@ -323,12 +334,45 @@ def _verify_short(entries, placed, clean, samples, rate, params, stats, run_raw,
     stats.tried += len(tasks)
     out = list(entries)
     for (i, words), (_hits, raw) in zip(todo, run_raw(tasks)):
+        if _whole_prompt(entries[i], placed[i], words, raw, phrase_spans, params):
+            continue
         # at least half the placed words proven: one short word ("a", "the") is proven by chance
         if len(prove(raw, params.decode, min_words=1)) * 2 < len(words):
             stats.unproven += 1
-            log.debug("second pass: fragment %d %r not proven by the audio: dropped", i, entries[i].transcript)
+            log.debug("second pass: fragment %d %r not proven by the audio: dropped (%s)", i, entries[i].transcript,
+                      " ".join(f"{h.word}:{h.score:.1f}" for h in raw))
             out[i] = dataclasses.replace(entries[i], transcript="", meta=dict(entries[i].meta))
     return out
+
+
+def _whole_prompt(entry, span, words, raw, phrase_spans, params) -> bool:
+    """Whether a short placement says a whole phrase of 2+ words exactly (transcript, placed text
+    and decoded words all equal) and its words reach `params.phrase_min_score` on average."""
+    if len(words) < 2 or tuple(span) not in phrase_spans or entry.transcript.split() != words:
+        return False
+    if [h.word for h in raw] != words:
+        return False
+    frames = np.array([h.end_ms - h.start_ms for h in raw])
+    mean = float(np.dot(frames, [h.score for h in raw]) / max(frames.sum(), 1e-9))
+    return mean >= params.phrase_min_score
+
+
+def _phrase_run(raw, clean, lo, hi, span, phrase_spans, params):
+    """A constrained decode of a placed fragment's window that says exactly a whole phrase of 2+
+    words holding the placement ("we're right" placed on "right"; the decode says "rear right"),
+    with the mean score `_whole_prompt` asks for: its hits, else []."""
+    if len(raw) < 2 or not phrase_spans:
+        return []
+    words, starts = _words_in(clean, lo, hi)
+    a, b = raw[0].index, raw[-1].index
+    if [h.index for h in raw] != list(range(a, b + 1)):
+        return []
+    run = (starts[a], starts[b] + len(words[b]))
+    if run not in phrase_spans or not (run[0] <= span[0] and span[1] <= run[1]):
+        return []
+    frames = np.array([h.end_ms - h.start_ms for h in raw])
+    mean = float(np.dot(frames, [h.score for h in raw]) / max(frames.sum(), 1e-9))
+    return list(raw) if mean >= params.phrase_min_score else []
 
 
 def _split_at_sentence_ends(entries, placed, clean, sentence_ends, samples, rate, stats, run):

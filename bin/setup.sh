@@ -30,12 +30,13 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Runtime: audio conversion (ffmpeg), espeak-ng (grapheme-to-phoneme for words cmudict lacks).
-# Tests/benchmarks: festival + voices (test speech), sox, real LibriVox clips, chromium (the
+# Tests/benchmarks: festival + voices (test speech), sox, real recordings (LibriVox clips and
+# prompts in pocketsphinx-testdata, the speaker-test voice in alsa-utils), chromium (the
 # review page's browser test), bible-kjv (narrative prose for the messy text benchmark).
 # KenLM build chain: cmake, g++, boost (test is needed even with tests off), compression libs.
 # python3-venv: Debian splits venv/ensurepip out of python3.
 PKGS="python3-venv ffmpeg espeak-ng sox festival festvox-us-slt-hts festvox-kallpc16k festvox-kdlpc16k
-      pocketsphinx-testdata bible-kjv chromium cmake g++ make libboost-program-options-dev libboost-system-dev
+      pocketsphinx-testdata alsa-utils bible-kjv chromium cmake g++ make libboost-program-options-dev libboost-system-dev
       libboost-thread-dev libboost-test-dev zlib1g-dev libbz2-dev liblzma-dev"
 if command -v dpkg >/dev/null 2>&1; then
     missing=""

@@ -77,6 +77,12 @@ class VadParams:
     # into pieces (440 ms; sentences it joins are cut again at the sentence end by the second
     # pass). None: keep `padding`.
     noisy_padding: int | None = 22
+    # A fragment shorter than join_short_ms is joined to its nearer neighbour when the gap between
+    # them is at most join_gap_ms: a two-word prompt said with a breath between its words ("Front
+    # ... Center"; more so through a telephone band, which takes the fricatives that bridge the gap)
+    # is one fragment, not two single words that no text search can place. None: never join.
+    join_short_ms: float | None = 800
+    join_gap_ms: float = 350
 
     def validate(self) -> None:
         if self.engine not in VAD_ENGINES:
@@ -101,6 +107,10 @@ class VadParams:
                 self.noisy_padding, int) or self.noisy_padding < 1):
             raise UsageError(f"--audio-vad-noisy-padding must be a whole number of frames >= 1 (or 'none'), "
                              f"got {self.noisy_padding!r}")
+        if self.join_short_ms is not None and not 0 <= self.join_short_ms <= 10000:
+            raise UsageError(f"--audio-vad-join-short must be in [0, 10000] ms (or 'none'), got {self.join_short_ms!r}")
+        if not 0 <= self.join_gap_ms <= 5000:
+            raise UsageError(f"--audio-vad-join-gap must be in [0, 5000] ms, got {self.join_gap_ms!r}")
         if self.denoise not in ("auto", "on", "off"):
             raise UsageError(f"--audio-denoise must be auto, on or off, got {self.denoise!r}")
         if not -20 <= self.denoise_below_db <= 80:
@@ -169,6 +179,9 @@ def vad_split(samples: np.ndarray, rate: int, params: VadParams, *, show_progres
                                  tail=None if params.tail_ms is None else frames(params.tail_ms))
         elif params.tail_ms is not None:
             spans = trim_tails(spans, voiced, frames(params.tail_ms))
+        if params.join_short_ms:
+            limit = None if params.max_duration_ms is None else frames(params.max_duration_ms)
+            spans = join_short(spans, frames(params.join_short_ms), frames(params.join_gap_ms), limit)
     min_len = params.min_duration_ms * rate / 1000.0
     max_len = None if params.max_duration_ms is None else params.max_duration_ms * rate / 1000.0
     for first, stop in spans:
@@ -184,6 +197,37 @@ def vad_split(samples: np.ndarray, rate: int, params: VadParams, *, show_progres
                 continue
             result.fragments.append(Fragment(start * 1000.0 / rate, end * 1000.0 / rate, samples[start:end]))
     return result
+
+
+def join_short(spans: list[tuple[int, int]], short: int, gap: int, limit: int | None = None) -> list[tuple[int, int]]:
+    """Spans (frame indices, sorted) with each one shorter than `short` frames joined to its
+    nearer neighbour (the left one on a tie) when the gap to it is at most `gap` frames and the
+    joined span stays within `limit` frames; repeated until no span changes."""
+    out = list(spans)
+    changed = True
+    while changed:
+        changed = False
+        k = 0
+        while k < len(out):
+            a, b = out[k]
+            if b - a >= short:
+                k += 1
+                continue
+            gl = a - out[k - 1][1] if k > 0 else None
+            gr = out[k + 1][0] - b if k + 1 < len(out) else None
+            choices = [(g, side) for g, side in ((gl, -1), (gr, 1)) if g is not None and g <= gap]
+            choices = [(g, side) for g, side in choices
+                       if limit is None or max(b, out[k + side][1]) - min(a, out[k + side][0]) <= limit]
+            if not choices:
+                k += 1
+                continue
+            _, side = min(choices)
+            j = k + side
+            lo, hi = min(k, j), max(k, j)
+            out[lo:hi + 1] = [(out[lo][0], out[hi][1])]
+            changed = True
+            k = lo
+    return out
 
 
 def webrtc_frames(samples: np.ndarray, rate: int, params: VadParams, *, show_progress: bool = False):

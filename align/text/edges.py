@@ -27,7 +27,8 @@
      speaking rate (milliseconds per clean character) wins ties.
    With a longer stretch, a longer pause or a fragment between, the audio shows a skip and the
    text stays unclaimed; so does a stretch holding a whole paragraph (a heading such as
-   "0. Definitions." between two paragraphs is skipped by readers, not garbled).
+   "0. Definitions." between two paragraphs is skipped by readers, not garbled) or a whole
+   phrase (a prompt or line of verse neither neighbour reaches: a skipped prompt).
 """
 
 from __future__ import annotations
@@ -352,6 +353,17 @@ def _whole_paragraph_inside(ct: CleanText, toks: list[tuple[int, int]]) -> bool:
     return False
 
 
+def _whole_phrase_inside(ct: CleanText, lo: int, hi: int) -> bool:
+    """Does clean[lo:hi] (between two utterances' texts) hold a whole phrase (a line of a text
+    read line by line, a `.script` entry) that neither utterance's text touches?"""
+    if len(ct.phrases) < 2 or hi <= lo:
+        return False
+    inside = set(ct.phrase_of[lo:hi].tolist()) - {-1}
+    touching = {int(ct.phrase_of[lo - 1]) if lo > 0 else -1,
+                int(ct.phrase_of[hi]) if hi < len(ct.phrase_of) else -1}
+    return bool(inside - touching)
+
+
 def claim_gaps(ct: CleanText, entries, kept: list[tuple[int, tuple[int, int]]], p: EdgeParams,
                patterns=None) -> list[tuple[int, tuple[int, int]]]:
     """`kept` (fragment index, clean span) in order -> the same with short gaps claimed.
@@ -372,9 +384,11 @@ def claim_gaps(ct: CleanText, entries, kept: list[tuple[int, tuple[int, int]]], 
             continue
         if not _neighbours(entries, i, j, placed, patterns if j > i + 1 else None, n_chars, p):
             continue
-        if _whole_paragraph_inside(ct, [(a[1] - 1, a[1])] + words + [(b[0], b[0] + 1)]):
-            # a whole paragraph between the two readings ("0." / "Definitions."): a heading the
-            # reader skipped, not first or last words the recogniser garbled
+        if _whole_paragraph_inside(ct, [(a[1] - 1, a[1])] + words + [(b[0], b[0] + 1)]) \
+                or _whole_phrase_inside(ct, a[1], b[0]):
+            # a whole paragraph between the two readings ("0." / "Definitions."), or a whole
+            # line of a prompt list or poem: a heading or prompt the reader skipped, not first or
+            # last words the recogniser garbled
             continue
         # candidate split c: words[:c] to the left utterance, words[c:] to the right one
         toks = [(a[1] - 1, a[1])] + words + [(b[0], b[0] + 1)]

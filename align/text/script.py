@@ -31,8 +31,9 @@ def check_text_size(path: Path, max_bytes: int | None) -> None:
                         f"it into smaller documents, or raise --text-max-bytes")
 
 
-# Verse and lists of prompts start (nearly) every line with a capital; hard-wrapped prose starts
-# a line with one only where a sentence or a name happens to fall (about one line in five).
+# Verse and lists of prompts start (nearly) every line with a capital or a number ("10 of clubs",
+# "2 9 3 4 0", "3. Press the green button"); hard-wrapped prose starts a line with one only where
+# a sentence or a name happens to fall (about one line in five).
 LINE_CAPITAL_SHARE = 0.8
 LINE_MIN_LINES = 4
 
@@ -45,14 +46,27 @@ def _starts_upper(line: str) -> bool:
     return False
 
 
+def _starts_line(line: str) -> bool:
+    """Whether `line` begins the way a line of verse or a prompt does: its first letter or digit
+    (after spaces, quotes, brackets and dashes) is an upper-case letter or a digit."""
+    for ch in line:
+        if ch.isdigit():
+            return True
+        if ch.isalpha():
+            return ch.isupper()
+    return False
+
+
 def lines_are_phrases(original: str) -> bool:
     """Whether a plain text reads line by line (verse, a list of prompts, one sentence per line):
-    at least 4 non-empty lines, of which at least 80% begin with an upper-case letter (after
-    leading spaces, quotes, brackets and dashes). Texts in scripts without case never qualify."""
+    at least 4 non-empty lines, of which at least 80% begin with an upper-case letter or a digit
+    (after leading spaces, quotes, brackets and dashes), and at least half with an upper-case
+    letter. Texts in scripts without case never qualify."""
     lines = [ln for ln in original.split("\n") if ln.strip()]
     if len(lines) < LINE_MIN_LINES:
         return False
-    return sum(map(_starts_upper, lines)) >= LINE_CAPITAL_SHARE * len(lines)
+    return (sum(map(_starts_line, lines)) >= LINE_CAPITAL_SHARE * len(lines)
+            and 2 * sum(map(_starts_upper, lines)) >= len(lines))
 
 
 def read_script(path: str | os.PathLike, meaningful_newlines: bool | None = False,
@@ -104,12 +118,12 @@ def read_script(path: str | os.PathLike, meaningful_newlines: bool | None = Fals
 def _line_phrases(lines: list[tuple[int, str]]) -> list[Phrase]:
     """A phrase per line of a text that reads line by line, except in its blocks (runs of lines
     between blank lines) of wrapped prose, such as a poetry book's preface: a block of 2 or more
-    lines of which under half start with a capital is one phrase."""
+    lines of which under half start with a capital or a digit is one phrase."""
     phrases: list[Phrase] = []
     block: list[tuple[int, str]] = []
 
     def flush():
-        if len(block) >= 2 and 2 * sum(_starts_upper(ln) for _, ln in block) < len(block):
+        if len(block) >= 2 and 2 * sum(_starts_line(ln) for _, ln in block) < len(block):
             phrases.append(Phrase(block[0][0], block[-1][0] + len(block[-1][1])))
         else:
             phrases.extend(Phrase(p, p + len(ln)) for p, ln in block)

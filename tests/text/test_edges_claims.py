@@ -191,3 +191,25 @@ def test_fill_between_places_a_weak_fragment_on_its_neighbours_gap():
             TranscriptEntry(8000, 11500, tl[2])]
     kept, added = fill_between(ct.clean, junk, [e.transcript for e in junk], [(0, a), (2, b)], EdgeParams())
     assert added == {} and [i for i, _ in kept] == [0, 2]
+
+
+def test_a_skipped_prompt_is_never_claimed_by_its_neighbours():
+    """A prompt list read line by line, one prompt skipped in the session: the short gap between
+    the two recorded neighbours is a whole line (phrase), so neither neighbour gets it; a word the
+    recogniser lost inside a recorded prompt is still claimed."""
+    lines = ["Seven of clubs.", "Jack of diamonds.", "Five, five.", "Eight of spades, four of clubs."]
+    text = "\n".join(lines) + "\n"
+    phrases, pos = [], 0
+    for ln in lines:
+        phrases.append(Phrase(pos, pos + len(ln)))
+        pos += len(ln) + 1
+    ct = normalise(text, phrases, EN)
+    tl = ["seven of clubs", "five five", "of spades four of clubs"]   # "eight" lost at an edge
+    entries = [TranscriptEntry(0, 1400, tl[0]), TranscriptEntry(2000, 3200, tl[1]),
+               TranscriptEntry(3800, 6500, tl[2])]
+    r = align_transcripts(entries, ct, EN, AlignParams())
+    got = [u.aligned for u in r.utterances]
+    assert got == ["seven of clubs", "five five", "eight of spades four of clubs"]
+    # the same words as one running text (no phrases): the gap is claimed as before
+    one = align_transcripts(entries, _ct(text), EN, AlignParams())
+    assert any("jack of diamonds" in u.aligned for u in one.utterances)

@@ -64,3 +64,14 @@ def test_a_wrapped_preface_stays_one_phrase_among_verse_lines(tmp_path: Path):
     assert got == ["Sonnets", preface.rstrip("\n")] + VERSE.splitlines() * 2
     # forced line phrases keep every line apart
     assert len(read_script(p, True)[1]) == 1 + 3 + 8
+
+
+def test_prompts_that_start_with_numbers_read_by_line():
+    """Prompt lists write numbers as digits ("10 of clubs", "2 9 3 4 0"); such lines start a
+    prompt like a capital does, but a text needs capitals on half its lines to qualify."""
+    prompts = ("Go forward 10 meters.\n2 9 3 4 0\n10 of clubs.\n4, queen of clubs.\n7 of clubs.\n"
+               "Front Left.\nFront Right.\nSide Left.\n")
+    assert lines_are_phrases(prompts)
+    assert not lines_are_phrases("1\n2\n3\n4\n5\n")
+    # prose wrapped so that a line starts with a number now and then stays prose
+    assert not lines_are_phrases(PROSE.replace("share and change all", "share and change\n3 versions"))

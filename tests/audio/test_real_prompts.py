@@ -1,0 +1,46 @@
+"""Real recorded prompts (alsa-utils' speaker-test voice, pocketsphinx-testdata's card prompts):
+short prompts read one per line, one skipped, numbers written as digits. Oracle: the script and
+the recordings it was built from (bench/real_prompts.py builds both)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.audio.test_e2e_cli import run_align
+from tests.speechgen import words
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("real_prompts_bench", ROOT / "bench" / "real_prompts.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_two_word_prompts_and_a_skipped_line(tmp_path: Path):
+    rp = _bench()
+    if not (rp.ALSA / "Front_Left.wav").exists() or not (rp.PS / "cards").is_dir():
+        pytest.skip("needs alsa-utils and pocketsphinx-testdata (bin/setup.sh installs them)")
+    chosen = [it for it in rp.script_items()
+              if it[0] is None and it[1] in ("Jack of diamonds.", "Rear Surround.")
+              or it[0] is not None and (it[0].parent.name in ("alsa", "cards"))]
+    truth = rp.build(tmp_path, chosen, name="p")
+    assert sum(1 for it in truth["items"] if not it["spoken"]) == 2
+    out = tmp_path / "p.aligned"
+    r = run_align("--audio", tmp_path / "p.wav", "--script", tmp_path / "p.txt", "--aligned", out,
+                  "--stt-engine", "pocketsphinx", "--lm-cache-dir", tmp_path / "lm")
+    assert r.returncode == 0, r.stderr
+    assert "one phrase per line" in r.stderr or "line by line" in r.stderr, r.stderr
+    aligned = json.loads(out.read_text(encoding="utf-8"))
+    res = rp.evaluate(truth, aligned)
+    missed = [it["text"] for ok, it, _ in res["rows"] if not ok]
+    # all thirteen: eight two-word channel names ("Front Left."), five card prompts with digits
+    assert not missed, (missed, [u["aligned"] for u in aligned])
+    assert res["unspoken"] == []
+    assert [words(u["aligned"]) for u in aligned][:2] == [["ten", "of", "clubs"], ["four", "queen", "of", "clubs"]]
