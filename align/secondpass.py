@@ -23,6 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .proofcal import CalibrationParams
 from .stt.constrained import ConstrainedDecoder, ConstrainedParams, prove
 from .tlog import TranscriptEntry
 from .words import label_words
@@ -45,6 +46,7 @@ class SecondPassParams:
     split_sentences: bool = True        # cut a fragment that crosses a sentence end at the pause there
     verify_words: int = 4               # first-pass placements of transcripts this short must be proven too
     phrase_min_score: float = -2.6      # ... but one that says exactly a whole phrase (a prompt) of 2+ words: mean over its words
+    calibrate: CalibrationParams = CalibrationParams()   # the proof's thresholds measured on the recording itself
     trim_ms: float = 250.0              # audio before/after the proven words longer than this is cut off
     pad_ms: float = 50.0                # ... keeping this much around the words
     decode: ConstrainedParams = ConstrainedParams()
@@ -60,12 +62,13 @@ class SecondPassStats:
     split: int = 0                      # fragments cut at sentence ends
     unproven: int = 0                   # short first-pass placements the audio did not prove (dropped)
     seconds: float = 0.0
+    calibration: str = ""               # proofcal's summary line
 
     def line(self) -> str:
         return (f"second pass: {self.rounds} round(s), {self.tried} constrained decodes, {self.recovered} unplaced "
                 f"fragments recovered, {self.extended} extended, {self.split} cut at sentence ends, {self.unproven} short placements unproven and dropped, "
                 f"{self.rejected} not proven "
-                f"({self.seconds:.2f} s)")
+                f"({self.seconds:.2f} s)" + (f"; {self.calibration}" if self.calibration else ""))
 
 
 # -- worker side ---------------------------------------------------------------------------------
@@ -205,6 +208,14 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
     ex = None
     local = None
 
+    fixed = params.decode    # the workers prove with these; a calibration re-proves their raw scores
+
+    def reprove(result):
+        hits, raw = result
+        if params.decode is fixed or not raw or any(h.score != h.score for h in raw):
+            return hits, raw
+        return prove(raw, params.decode), raw
+
     def decode_all(tasks):
         """(hypothesis, raw) per task, in order, as they finish: in a spawn pool of `workers`
         processes (made on first use, reused by every later call) or in this process."""
@@ -215,11 +226,11 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
                 from concurrent.futures import ProcessPoolExecutor
 
                 ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_init, initargs=(spec, params.decode))
-            return ex.map(_decode, tasks, chunksize=max(1, len(tasks) // (4 * workers)))
+                                         initializer=_init, initargs=(spec, fixed))
+            return map(reprove, ex.map(_decode, tasks, chunksize=max(1, len(tasks) // (4 * workers))))
         if local is None:
-            local = ConstrainedDecoder(spec, params.decode)
-        return (_safe_decode(local, *t) for t in tasks)
+            local = ConstrainedDecoder(spec, fixed)
+        return (reprove(_safe_decode(local, *t)) for t in tasks)
 
     try:
         for _round in range(params.max_rounds):
@@ -232,6 +243,9 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
                          "re-decoding; every placement must be proven", len(placed), spoken, 100.0 * params.min_anchored)
                 few_anchors = True
                 break
+            if _round == 0 and params.calibrate.enabled:
+                params = _calibrated(entries, placed, clean, samples, rate, params, stats,
+                                     lambda tasks: list(decode_all(tasks)))
             cands = [c for c in _candidates(entries, placed, clean, params.decode.max_window_words,
                                             params.max_edge_words, params.slow_ms_per_word, params.slow_extra_words,
                                             sentence_ends, params.sentence_edge_words)
@@ -274,8 +288,8 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
                         log.debug("second pass: fragment %d (%.0f-%.0f ms, %d words placed) window %r: %s -> %s", i,
                                   entries[i].start, entries[i].end, cur, clean[lo:hi][:80],
                                   " ".join(f"{h.word}:{h.score:.1f}" for h in raw), "proven" if hits else "not proven")
-                    if (not hits or len(hits) <= cur) and i in placed:
-                        hits = _phrase_run(raw, clean, lo, hi, placed[i], phrase_spans, params) or hits
+                    if not hits or len(hits) <= cur:
+                        hits = _phrase_run(raw, clean, lo, hi, placed.get(i), phrase_spans, params) or hits
                     if not hits or len(hits) <= cur:
                         stats.rejected += 1
                         continue
@@ -310,6 +324,25 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
             ex.shutdown(wait=True, cancel_futures=True)
     stats.seconds = time.perf_counter() - t0
     return entries, stats
+
+
+def _calibrated(entries, placed, clean, samples, rate, params: SecondPassParams, stats, run_raw) -> SecondPassParams:
+    """`params` with the proof's thresholds moved for this recording (align/proofcal.py)."""
+    import bisect
+
+    from . import proofcal
+
+    def counted(tasks):
+        stats.tried += len(tasks)
+        return run_raw(tasks)
+
+    words, starts = _words_in(clean, 0, len(clean))
+    cal = proofcal.calibrate(entries, placed, words, lambda off: max(0, bisect.bisect_right(starts, off) - 1),
+                             lambda a, b: _words_in(clean, a, b)[0], samples, rate, params.calibrate, counted)
+    decode, phrase_min = proofcal.apply(cal, params.decode, params.phrase_min_score, params.calibrate)
+    stats.calibration = cal.line()
+    log.info("second pass: %s", stats.calibration)
+    return dataclasses.replace(params, decode=decode, phrase_min_score=phrase_min)
 
 
 def _verify_short(entries, placed, clean, samples, rate, params, stats, run_raw, every=False,
@@ -358,9 +391,11 @@ def _whole_prompt(entry, span, words, raw, phrase_spans, params) -> bool:
 
 
 def _phrase_run(raw, clean, lo, hi, span, phrase_spans, params):
-    """A constrained decode of a placed fragment's window that says exactly a whole phrase of 2+
-    words holding the placement ("we're right" placed on "right"; the decode says "rear right"),
-    with the mean score `_whole_prompt` asks for: its hits, else []."""
+    """A constrained decode that says exactly a whole phrase of 2+ words, with the mean score
+    `_whole_prompt` asks for: its hits, else []. For a placed fragment (`span`: its placement)
+    the phrase must hold the placement ("we're right" placed on "right"; the decode says "rear
+    right"); for an unplaced one the phrase must be the whole window: the one prompt between the
+    two placed neighbours."""
     if len(raw) < 2 or not phrase_spans:
         return []
     words, starts = _words_in(clean, lo, hi)
@@ -368,7 +403,11 @@ def _phrase_run(raw, clean, lo, hi, span, phrase_spans, params):
     if [h.index for h in raw] != list(range(a, b + 1)):
         return []
     run = (starts[a], starts[b] + len(words[b]))
-    if run not in phrase_spans or not (run[0] <= span[0] and span[1] <= run[1]):
+    if run not in phrase_spans:
+        return []
+    if span is not None and not (run[0] <= span[0] and span[1] <= run[1]):
+        return []
+    if span is None and (a, b) != (0, len(words) - 1):
         return []
     frames = np.array([h.end_ms - h.start_ms for h in raw])
     mean = float(np.dot(frames, [h.score for h in raw]) / max(frames.sum(), 1e-9))

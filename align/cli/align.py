@@ -274,7 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="re-decode and re-align at most this often (stops when nothing changes)")
     g.add_argument("--second-pass-min-score", type=_finite, default=-1.6, metavar="NATS",
                    help="proof needed: mean acoustic score per 10 ms frame of the decoded words relative to a free "
-                   "phone decode (0 = as good; lower accepts more)")
+                   "phone decode (0 = as good; lower accepts more); the calibration may lower it for a recording")
+    g.add_argument("--second-pass-no-calibrate", action="store_true",
+                   help="keep the proof's thresholds fixed: do not lower them for a recording whose own certain "
+                   "words score low (telephone band, noise, reverberation)")
 
     g = p.add_argument_group("output", "metrics are fractions (1.0 = 100%), tlen/mlen are character counts; "
                              "a bound of 0 is a real bound")
@@ -381,11 +384,13 @@ def config_from_args(args: argparse.Namespace):
         model_rate=args.stt_model_rate, workers=args.stt_workers, own_lm=not args.stt_no_own_lm,
         prompt=args.stt_prompt,
     )
+    from ..proofcal import CalibrationParams
     from ..secondpass import SecondPassParams
     from ..stt.constrained import ConstrainedParams
 
     second = SecondPassParams(enabled=not args.no_second_pass, max_rounds=args.second_pass_rounds,
-                              decode=ConstrainedParams(min_mean_score=args.second_pass_min_score))
+                              decode=ConstrainedParams(min_mean_score=args.second_pass_min_score),
+                              calibrate=CalibrationParams(enabled=not args.second_pass_no_calibrate))
     import os
 
     run = RunOptions(force=args.force, show_progress=not args.no_progress, ignore_missing=args.ignore_missing,
