@@ -91,8 +91,8 @@ def _transcribe_locked(audio, tlog_path, producer, spec, vad, stt, t_lm, pretty,
 
     t0 = time.perf_counter()
     if noisy and vad.noisy_padding is not None and vad.noisy_padding != vad.padding:
-        log.info("noisy audio: VAD ring of %d frames (not %d)", vad.noisy_padding, vad.padding)
-        vad = dataclasses.replace(vad, padding=vad.noisy_padding)
+        log.info("noisy audio: VAD ring of %d frames to close a fragment (not %d)", vad.noisy_padding, vad.padding)
+        vad = dataclasses.replace(vad, padding=vad.noisy_padding, open_padding=vad.open_padding or vad.padding)
     split = vad_split(samples, stt.model_rate, vad, show_progress=show_progress)
     t_vad = time.perf_counter() - t0
     fragments = split.fragments

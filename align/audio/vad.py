@@ -77,6 +77,10 @@ class VadParams:
     # into pieces (440 ms; sentences it joins are cut again at the sentence end by the second
     # pass). None: keep `padding`.
     noisy_padding: int | None = 22
+    # The ring that opens a span, when shorter than `padding` (None: `padding`). The noisy ring
+    # above only closes spans; opening keeps the normal ring, or a short word said alone ("Left.",
+    # a digit), under 440 ms of voiced frames, would never open one in noise.
+    open_padding: int | None = None
     # A fragment shorter than join_short_ms is joined to its nearer neighbour when the gap between
     # them is at most join_gap_ms: a two-word prompt said with a breath between its words ("Front
     # ... Center"; more so through a telephone band, which takes the fricatives that bridge the gap)
@@ -103,6 +107,9 @@ class VadParams:
             raise UsageError(f"--audio-vad-offset must be in [0, 5000] ms, got {self.offset_ms!r}")
         if not 0 < self.energy_margin_db <= 60:
             raise UsageError(f"--audio-vad-energy-margin must be in (0, 60] dB, got {self.energy_margin_db!r}")
+        if self.open_padding is not None and (isinstance(self.open_padding, bool) or not isinstance(
+                self.open_padding, int) or self.open_padding < 1):
+            raise UsageError(f"VAD open padding must be a whole number of frames >= 1, got {self.open_padding!r}")
         if self.noisy_padding is not None and (isinstance(self.noisy_padding, bool) or not isinstance(
                 self.noisy_padding, int) or self.noisy_padding < 1):
             raise UsageError(f"--audio-vad-noisy-padding must be a whole number of frames >= 1 (or 'none'), "
@@ -162,7 +169,7 @@ def vad_split(samples: np.ndarray, rate: int, params: VadParams, *, show_progres
 
         bounds, voiced = silero_frames(samples, rate, show_progress=show_progress)
 
-    spans = find_spans(voiced, params.padding, params.threshold)
+    spans = find_spans(voiced, params.padding, params.threshold, params.open_padding)
     result = VadResult(fragments=[], voiced_spans=len(spans), frames=len(voiced))
     energy = frame_energy(samples, bounds) if spans else None
     if spans:
@@ -253,17 +260,22 @@ def webrtc_frames(samples: np.ndarray, rate: int, params: VadParams, *, show_pro
     return bounds, voiced
 
 
-def find_spans(voiced: np.ndarray, padding: int, threshold: float) -> list[tuple[int, int]]:
-    """Ring-buffer state machine over frame labels -> [(first_frame, stop_frame)) spans."""
+def find_spans(voiced: np.ndarray, padding: int, threshold: float,
+               open_padding: int | None = None) -> list[tuple[int, int]]:
+    """Ring-buffer state machine over frame labels -> [(first_frame, stop_frame)) spans.
+    `open_padding`: the ring that opens a span, when shorter than the one that closes it."""
     limit = threshold * padding
+    opening = padding if open_padding is None else min(open_padding, padding)
+    open_limit = threshold * opening
     ring: deque[bool] = deque(maxlen=padding)
     spans: list[tuple[int, int]] = []
     open_at = -1
     for i, v in enumerate(voiced.tolist()):
         ring.append(v)
         if open_at < 0:
-            if sum(ring) > limit:
-                open_at = i - len(ring) + 1   # pre-roll: the ring's frames belong to the span
+            recent = ring if opening == padding else list(ring)[-opening:]
+            if sum(recent) > open_limit:
+                open_at = i - len(recent) + 1   # pre-roll: the ring's frames belong to the span
                 ring.clear()
         elif len(ring) - sum(ring) > limit:
             spans.append((open_at, i + 1))    # the tail of unvoiced frames stays in the span

@@ -176,7 +176,7 @@ def test_noisy_recording_is_denoised_before_vad_and_stt(four_sentences, tmp_path
     proc = run_align("--audio", wav, "--script", tmp_path / "noisy.txt", "--aligned", out)
     assert proc.returncode == 0, proc.stderr
     assert "noise suppression applied (estimated SNR" in proc.stderr
-    assert "noisy audio: VAD ring of 22 frames (not 15)" in proc.stderr
+    assert "noisy audio: VAD ring of 22 frames to close a fragment (not 15)" in proc.stderr
     aligned = json.loads(out.read_text())
     assert score(aligned, four_sentences, spans)[1] == 0
     assert _right(aligned, four_sentences) >= 2, aligned

@@ -116,6 +116,18 @@ def test_state_machine_ignores_short_blips_and_short_gaps():
     assert find_spans(v, 4, 0.5) == [(8, 25)]
 
 
+def test_short_opening_ring_opens_a_short_word_the_long_ring_misses():
+    # a 5-frame word between silences: a 10-frame ring at 0.5 needs 6 voiced frames to open and
+    # never opens; an opening ring of 4 (3 voiced) opens at its third frame with a 4-frame
+    # pre-roll, and the 10-frame ring still decides the close (6 unvoiced of the last 10)
+    v = labels("0000000" + "11111" + "0000000000000")
+    assert find_spans(v, 10, 0.5) == []
+    assert find_spans(v, 10, 0.5, open_padding=4) == [(6, 18)]
+    # an opening ring as long as the closing one is the plain machine
+    w = labels("000100000" + "1111110011111" + "000000")
+    assert find_spans(w, 4, 0.5, open_padding=4) == find_spans(w, 4, 0.5) == [(8, 25)]
+
+
 def test_state_machine_open_span_at_end():
     # opens at frame 4 (ring 2-4 holds 2 > 1.5 voiced), starting at 2; still open at the end
     assert find_spans(labels("000111"), 3, 0.5) == [(2, 6)]
