@@ -52,22 +52,22 @@ ALSA = Path("/usr/share/sounds/alsa")
 RATE = 16000
 
 
-def _cards() -> list[tuple[Path, str]]:
+def _transcription(folder: Path, name: str) -> list[tuple[Path, str]]:
+    """(recording, words) per line `<s> words </s> (id)` of a pocketsphinx test transcription."""
     out = []
-    for line in (PS / "cards" / "cards.transcription").read_text(encoding="utf-8").splitlines():
+    for line in (folder / name).read_text(encoding="utf-8").splitlines():
         m = re.match(r"\s*<s>(.*)</s>\s*\((\S+)\)", line)
         if m:
-            out.append((PS / "cards" / f"{m[2]}.wav", " ".join(m[1].split())))
+            out.append((folder / f"{m[2]}.wav", " ".join(m[1].split())))
     return out
+
+
+def _cards() -> list[tuple[Path, str]]:
+    return _transcription(PS / "cards", "cards.transcription")
 
 
 def _librivox() -> list[tuple[Path, str]]:
-    out = []
-    for line in (PS / "librivox" / "transcription").read_text(encoding="utf-8").splitlines():
-        m = re.match(r"\s*<s>(.*)</s>\s*\((\S+)\)", line)
-        if m:
-            out.append((PS / "librivox" / f"{m[2]}.wav", " ".join(m[1].split())))
-    return out
+    return _transcription(PS / "librivox", "transcription")
 
 
 # (recording or None for a line skipped in the session, script line as written, words said)
