@@ -318,7 +318,7 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
                 return list(decode_all(tasks))
 
             entries = _split_at_sentence_ends(entries, (final_align_fn or align_fn)(entries), clean, sentence_ends,
-                                              samples, rate, stats, run)
+                                              samples, rate, stats, run, max_guess=params.max_edge_words)
     finally:
         if ex is not None:
             ex.shutdown(wait=True, cancel_futures=True)
@@ -414,7 +414,7 @@ def _phrase_run(raw, clean, lo, hi, span, phrase_spans, params):
     return list(raw) if mean >= params.phrase_min_score else []
 
 
-def _split_at_sentence_ends(entries, placed, clean, sentence_ends, samples, rate, stats, run):
+def _split_at_sentence_ends(entries, placed, clean, sentence_ends, samples, rate, stats, run, max_guess: int = 3):
     """Fragments whose text crosses a sentence end (the VAD heard no pause long enough there) are
     aligned word by word against their own text and cut in the pause between the two sentences."""
     todo = {}
@@ -451,9 +451,14 @@ def _split_at_sentence_ends(entries, placed, clean, sentence_ends, samples, rate
                 at[k] = (decoded_at[k].end_ms, decoded_at[k + 1].start_ms)
         cuts = sorted(at)
         if not cuts:
-            if hits and all((hits[0].index <= k) == (hits[-1].index <= k) for k in inner):
-                # the proven words lie in one sentence: the text past the sentence end was the
-                # aligner's guess (edge words of the neighbour); keep the proven words only
+            # the proven words lie in one sentence, and the words beyond its ends are few: they
+            # were the aligner's guess (edge words of the neighbour); keep the proven words only.
+            # A whole sentence beyond (a noisy decode skipped it as garbage) stays: the first
+            # pass placed it, and an utterance of two sentences loses less than one of them.
+            first_end = next((k for k in inner if hits and hits[0].index <= k), len(words) - 1)
+            last_end = max((k for k in inner if hits and k < hits[0].index), default=-1)
+            beyond = (last_end + 1) + (len(words) - 1 - first_end)
+            if hits and all((hits[0].index <= k) == (hits[-1].index <= k) for k in inner) and beyond <= max_guess:
                 new = " ".join(h.word for h in hits)
                 if new != e.transcript:
                     stats.extended += 1

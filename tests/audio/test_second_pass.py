@@ -222,3 +222,31 @@ def test_a_short_chance_match_into_unspoken_text_is_dropped(four_sentences, doc,
                              SecondPassParams())
     assert stats.unproven == 1 and new[2].transcript == ""
     assert [new[k].transcript for k in (0, 1, 3)] == [entries[k].transcript for k in (0, 1, 3)]   # real ones stay
+
+
+def test_a_whole_sentence_the_noisy_decode_skipped_is_kept():
+    """Planted decode results (the decoder itself is exercised above): a fragment placed on two
+    sentences whose constrained decode proves only the second. With a whole 8-word sentence
+    beyond the proven one (a noisy decode absorbed it as garbage), the first pass's placement
+    stays; with two guessed edge words beyond it, the transcript is cut back as before."""
+    import numpy as np
+
+    from align.secondpass import SecondPassStats, _split_at_sentence_ends
+    from align.stt.constrained import WordHit
+
+    a = "you can apply it to your programs too"
+    b = "when we speak of free software"
+    for first, want_cut in ((a, False), ("programs too", True)):
+        clean = first + " " + b
+        ws = clean.split()
+        n_a = len(first.split())
+        e = TranscriptEntry(0, 6000, clean)
+        ends = frozenset({len(first)})
+        hits = [WordHit(k, w, 100.0 * k, 100.0 * k + 90, -1.0) for k, w in enumerate(ws) if k >= n_a]
+
+        def run(tasks):
+            return [(hits, hits) for _ in tasks]
+
+        out = _split_at_sentence_ends([e], {0: (0, len(clean))}, clean, ends, np.zeros(96000, np.int16), 16000,
+                                      SecondPassStats(), run, max_guess=3)
+        assert [x.transcript for x in out] == ([b] if want_cut else [clean])
