@@ -414,6 +414,27 @@ def _phrase_run(raw, clean, lo, hi, span, phrase_spans, params):
     return list(raw) if mean >= params.phrase_min_score else []
 
 
+def _skipped_sentence(samples, rate, e, words, k, hits, run):
+    """The cut (end of sentence 1, start of sentence 2; ms from the fragment start) for a fragment
+    of two sentences (sentence end after word k) whose decode proved only one of them: the other
+    sentence's words are decoded alone in the audio before (after) the proven run, and must reach
+    the sentence end with the two words next to it. None when they do not."""
+    a, b = int(e.start * rate / 1000), int(e.end * rate / 1000)
+    if hits[0].index > k:                      # sentence 2 proven: look for the end of sentence 1
+        stop = a + int(hits[0].start_ms * rate / 1000)
+        (_h, raw), = run([(samples[a:stop], words[:k + 1])])
+        got = {h.index: h for h in raw}
+        if k in got and k - 1 in got and got[k].end_ms <= hits[0].start_ms:
+            return got[k].end_ms, hits[0].start_ms
+    elif hits[-1].index <= k:                  # sentence 1 proven: look for the start of sentence 2
+        begin = a + int(hits[-1].end_ms * rate / 1000)
+        (_h, raw), = run([(samples[begin:b], words[k + 1:])])
+        got = {h.index: h for h in raw}
+        if 0 in got and 1 in got:
+            return hits[-1].end_ms, hits[-1].end_ms + got[0].start_ms
+    return None
+
+
 def _split_at_sentence_ends(entries, placed, clean, sentence_ends, samples, rate, stats, run, max_guess: int = 3):
     """Fragments whose text crosses a sentence end (the VAD heard no pause long enough there) are
     aligned word by word against their own text and cut in the pause between the two sentences."""
@@ -449,6 +470,12 @@ def _split_at_sentence_ends(entries, placed, clean, sentence_ends, samples, rate
         for k in inner:
             if k not in at and all(j in decoded_at for j in range(k - 1, k + 3)):
                 at[k] = (decoded_at[k].end_ms, decoded_at[k + 1].start_ms)
+        if not at and hits and len(inner) == 1 and len(words) - len(hits) > max_guess:
+            k = inner[0]
+            found = _skipped_sentence(samples, rate, e, words, k, hits, run)
+            if found is not None:
+                at[k] = found
+                stats.tried += 1
         cuts = sorted(at)
         if not cuts:
             # the proven words lie in one sentence, and the words beyond its ends are few: they

@@ -250,3 +250,38 @@ def test_a_whole_sentence_the_noisy_decode_skipped_is_kept():
         out = _split_at_sentence_ends([e], {0: (0, len(clean))}, clean, ends, np.zeros(96000, np.int16), 16000,
                                       SecondPassStats(), run, max_guess=3)
         assert [x.transcript for x in out] == ([b] if want_cut else [clean])
+
+
+def test_the_skipped_sentence_is_found_alone_and_the_fragment_cut():
+    """Planted decodes: the decode of both sentences proves only the second (from 3.0 s); the
+    first sentence's words decoded alone in the audio before it reach its last two words (ending
+    at 2.6 s): the fragment is cut in that pause, each piece with its sentence's words. When the
+    lone decode does not reach the sentence end, nothing is cut."""
+    import numpy as np
+
+    from align.secondpass import SecondPassStats, _split_at_sentence_ends
+    from align.stt.constrained import WordHit
+
+    a = "you can apply it to your programs too"
+    b = "when we speak of free software"
+    clean = a + " " + b
+    ws = clean.split()
+    n_a = len(a.split())
+    second = [WordHit(k, w, 3000.0 + 300 * (k - n_a), 3000.0 + 300 * (k - n_a) + 250, -1.0)
+              for k, w in enumerate(ws) if k >= n_a]
+    for reach, want in ((n_a, [a, b]), (n_a - 3, [clean])):
+        first = [WordHit(k, w, 300.0 * k, 300.0 * k + 250, -2.0) for k, w in enumerate(ws[:reach])]
+        asked = []
+
+        def run(tasks):
+            asked.extend(len(t[0]) for t in tasks)
+            return [(second, second) if len(t[1]) == len(ws) else ([], first) for t in tasks]
+
+        e = TranscriptEntry(1000, 7000, clean)
+        out = _split_at_sentence_ends([e], {0: (0, len(clean))}, clean, frozenset({len(a)}),
+                                      np.zeros(16000 * 8, np.int16), 16000, SecondPassStats(), run)
+        assert [x.transcript for x in out] == want
+        assert asked == [96000, 48000]     # the whole fragment, then the audio before the proven run
+        if len(want) == 2:
+            assert out[0].start == 1000 and out[1].end == 7000
+            assert out[0].end == out[1].start == 1000 + (2350 + 3000) / 2
