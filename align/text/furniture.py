@@ -12,7 +12,10 @@ leaves out (so an utterance simply spans them):
 - footnote marks right after a word: superscript digits ("word¹"), bracketed numbers ("word[3]",
   only when a line starts with "[3]", the note itself: "name[5]" in code is an index);
 - line-end hyphenation: "circum-\\nvention" reads as one word, so "-\\n" and the indentation after
-  it are left out (only before a lower-case letter: "Randers-\\nPehrson" keeps its hyphen);
+  it are left out (only before a lower-case letter: "Randers-\\nPehrson" keeps its hyphen; in
+  upper-case text between two capitals on each side: "APPLI-\\nCABLE"); the
+  hyphen may be U+2010 (groff and typesetters write it), and a soft hyphen (U+00AD) at a line
+  end joins the lines before any letter;
 - soft hyphens (U+00AD);
 - footnote text at the foot of a page: lines starting with a footnote mark ("¹ See ...",
   "[3] ...", "* ...") right above a running head or page number, whose marks occur in the page;
@@ -55,7 +58,12 @@ _PAGE_NUM = re.compile(
 _DIGITS = re.compile(r"\d+")
 _SUPERSCRIPTS = "\u00b9\u00b2\u00b3\u2070\u2074\u2075\u2076\u2077\u2078\u2079"
 _FOOTNOTE = re.compile(r"(?<=[^\W\d_])(?:[" + _SUPERSCRIPTS + r"]+|\[\d{1,3}\])|(?<=[.,;:!?\"')\]])[" + _SUPERSCRIPTS + r"]+")
-_HYPHEN = re.compile(r"(?<=[^\W\d_])-[ \t]*\r?\n[ \t]*(?=[a-z\u00df-\u00ff])")
+# ASCII hyphen-minus or U+2010 HYPHEN (what groff and typesetting tools write at a line break)
+# (before a lower-case letter; in upper-case text, between two capitals on each side: "APPLI-\nCABLE")
+_HYPHEN = re.compile(r"(?<=[^\W\d_])[-\u2010][ \t]*\r?\n[ \t]*(?=[a-z\u00df-\u00ff])"
+                     r"|(?<=[A-Z\u00c0-\u00de]{2})[-\u2010][ \t]*\r?\n[ \t]*(?=[A-Z\u00c0-\u00de]{2})")
+# a soft hyphen shows only where a word is broken: at a line end it always joins the two lines
+_SOFT_BREAK = re.compile(r"(?<=[^\W\d_])\u00ad+[ \t]*\r?\n[ \t]*(?=[^\W\d_])")
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
@@ -175,10 +183,12 @@ def _hyphens_across(text: str, lines, page_lines: dict) -> list[Removed]:
         if k < 0 or n >= len(lines):
             continue
         before = text[lines[k][0]:lines[k][1]]
-        m = re.search(r"(?<=[^\W\d_])-[ \t]*\r?\n$", before)
+        m = re.search(r"(?<=[^\W\d_])[-\u2010\u00ad][ \t]*\r?\n$", before)
         after = text[lines[n][0]:lines[n][1]]
         first = len(after) - len(after.lstrip(" \t"))
-        if m is None or not after[first:first + 1].islower():
+        caps = re.search(r"[A-Z\u00c0-\u00de]{2}[-\u2010\u00ad][ \t]*\r?\n$", before) is not None
+        if m is None or not (after[first:first + 1].islower()
+                             or caps and re.match(r"[A-Z\u00c0-\u00de]{2}", after[first:first + 2])):
             continue
         out.append(Removed(lines[k][0] + m.start(), lines[k][1], "hyphen"))
         for b in range(k + 1, n):
@@ -256,6 +266,8 @@ def find_furniture(text: str, params: FurnitureParams = FurnitureParams()) -> li
             continue
         found.append(Removed(m.start(), m.end(), "footnote-mark"))
     for m in _HYPHEN.finditer(text):
+        found.append(Removed(m.start(), m.end(), "hyphen"))
+    for m in _SOFT_BREAK.finditer(text):
         found.append(Removed(m.start(), m.end(), "hyphen"))
     for m in re.finditer("\u00ad+", text):
         found.append(Removed(m.start(), m.end(), "soft-hyphen"))

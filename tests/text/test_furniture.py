@@ -72,6 +72,11 @@ def test_footnote_marks_and_hyphenation():
     k = ct.clean.index("circumvention")
     s, e = ct.original_span(k, k + len("circumvention"))
     assert text[s:e] == "circum-\n   vention"
+    # typeset hyphens (U+2010), soft hyphens at a line end (before any letter), and upper-case
+    # text broken between capitals; a soft hyphen inside a line is dropped
+    other = "the circum\u2010\n  vention and ex\u00ad\nPress and APPLI\u2010\nCABLE LAW, NON\u2010\nFree, in\u00adter"
+    ct = normalise(other, [Phrase(0, len(other))], EN)
+    assert ct.clean == "the circumvention and express and applicable law non free inter"
 
 
 def test_furniture_can_be_kept():
@@ -159,3 +164,41 @@ def test_lines_starting_with_marks_that_the_page_never_used_are_text():
     found = find_furniture(text)
     assert not any(r.kind == "footnote" for r in found)
     assert "first item of the list" in normalise(text, [Phrase(0, len(text))], EN).clean
+
+
+def _groff(src: str, *args: str) -> str:
+    import subprocess
+
+    return subprocess.run(["groff", "-man", "-Tutf8", *args, "-P-cbou"], input=src, capture_output=True,
+                          text=True, check=True).stdout
+
+
+def test_a_groff_paginated_license_reads_as_its_continuous_rendering():
+    """Real typesetting as oracle: groff lays GPL-3 out in pages (running head "GPL(7) Licenses
+    GPL(7)" and a footer with the page number, often mid-sentence; words hyphenated at line ends
+    with U+2010, some in upper-case paragraphs: "APPLI-/CABLE") and, with -rcR=1 -rHY=0, as one
+    continuous page without hyphenation. After furniture removal both must say the same words,
+    but for the continuous rendering's single head and foot, page 1's lone number and real
+    compounds broken at their own hyphen ("non-/permissive")."""
+    import difflib
+    import shutil
+    from pathlib import Path
+
+    import pytest
+
+    gpl = Path("/usr/share/common-licenses/GPL-3")
+    if shutil.which("groff") is None or not gpl.exists():
+        pytest.skip("needs groff (groff-base) and base-files' GPL-3")
+    paras = [p.strip().replace("\n", " ") for p in gpl.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+    body = [p.replace("\\", "\\\\") for p in paras]                 # troff escapes, then control lines
+    body = ["\\&" + p if p[:1] in ".'" else p for p in body]
+    src = ".TH GPL 7 2007-06-29 FSF Licenses\n.SH TEXT\n" + "\n.PP\n".join(body) + "\n"
+    paged, cont = _groff(src, "-rcR=0"), _groff(src, "-rcR=1", "-rHY=0")
+    assert paged.count("GPL(7)") >= 20 and paged.count("\u2010\n") >= 50     # pages, and U+2010 breaks
+    al = Alphabet.from_labels(" abcdefghijklmnopqrstuvwxyz'")
+    a = normalise(paged, [Phrase(0, len(paged))], al, TextParams()).clean.split()
+    b = normalise(cont, [Phrase(0, len(cont))], al, TextParams()).clean.split()
+    ops = [o for o in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if o[0] != "equal"]
+    differ = sum(max(i2 - i1, j2 - j1) for _, i1, i2, j1, j2 in ops)
+    assert differ <= 0.005 * len(b), [(a[i1:i2], b[j1:j2]) for _, i1, i2, j1, j2 in ops]
+    assert "licenses gpl" not in " ".join(a)
