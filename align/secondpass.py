@@ -24,7 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from .proofcal import CalibrationParams
-from .stt.constrained import ConstrainedDecoder, ConstrainedParams, prove
+from .stt.constrained import Acceptance, ConstrainedDecoder, ConstrainedParams, prove
 from .tlog import TranscriptEntry
 from .words import label_words
 
@@ -49,6 +49,10 @@ class SecondPassParams:
     calibrate: CalibrationParams = CalibrationParams()   # the proof's thresholds measured on the recording itself
     trim_ms: float = 250.0              # audio before/after the proven words longer than this is cut off
     pad_ms: float = 50.0                # ... keeping this much around the words
+    edge_region_ms: float = 1500.0      # a placed fragment re-decoded for edge words only: the audio this near the edge
+    edge_word_ms: float = 600.0         # ... plus this much per edge word sought
+    locate_words: int = 0               # > 0: an unplaced fragment's window longer than this is narrowed to where its
+    locate_margin: int = 15             # ... first-pass transcript matches, this many words more on each side
     decode: ConstrainedParams = ConstrainedParams()
 
 
@@ -83,14 +87,21 @@ def _decode(task):
     return _safe_decode(_DECODER["d"], *task)
 
 
-def _safe_decode(d, samples, words, need: int = 0):
+def _safe_decode(d, samples, words, need: int = 0, reach=None, open_end: bool = False, accept=None):
     """(proven hits, all hits); a decoder failure on one fragment proves nothing, and is logged.
-    `need`: a run of at most this many words is of no use (see ConstrainedDecoder.decode)."""
+    `need`, `reach`, `open_end`, `accept`: see ConstrainedDecoder.decode."""
     try:
-        return d.decode(samples, words, need=need), d.last
+        return d.decode(samples, words, need=need, reach=reach, open_end=open_end, accept=accept), d.last
     except Exception as e:  # the first-pass transcript stays; one fragment must not stop the document
         log.warning("second pass: constrained decode failed (%s: %s); fragment left as it was", type(e).__name__, e)
         return [], []
+
+
+def _cost(task) -> float:
+    """A decode's relative cost: audio frames times (the phone decode plus a grammar search that
+    grows with the window's words)."""
+    samples, words = task[0], task[1]
+    return len(samples) * (85.0 + len(words))
 
 
 # -- candidates ----------------------------------------------------------------------------------
@@ -113,6 +124,49 @@ def _sentence_edge(clean: str, lo: int, hi: int, ends: frozenset, left: bool, li
     else:
         piece = words[:ending[0] + 1] if ending else []
     return piece if 0 < len(piece) <= limit else []
+
+
+def _locate_transcript(transcript: Sequence[str], window: Sequence[str], dur_ms: float,
+                       margin: int) -> tuple[int, int] | None:
+    """Word range [a, b) of `window` where a garbled first-pass `transcript` most likely lies, or None
+    when it does not say.
+
+    Each transcript word k found at window position j votes for the text starting at j - k,
+    weighted by 1 / (its count in the window): a rare word matched is strong evidence, "the" hardly
+    any. A start's support is the summed weight of the distinct words voting within
+    `tol` words of it (the first pass inserts and drops words). The best start needs 3 distinct
+    words and a support of 1 (one word found nowhere else, or the like); every start with at least 0.6 of its support is kept too (a phrase said twice, or a
+    transcript half right in two places). The range covers those starts, the words such a fragment
+    can hold after them (its transcript's, or 4.5 words a second, whichever is more) and `margin`
+    words on each side."""
+    n = len(transcript)
+    if n < 3:
+        return None
+    count: dict[str, int] = {}
+    for w in window:
+        count[w] = count.get(w, 0) + 1
+    at: dict[str, list[int]] = {}
+    for j, w in enumerate(window):
+        at.setdefault(w, []).append(j)
+    votes = [(j - k, w, 1.0 / count[w]) for k, w in enumerate(transcript) for j in at.get(w, ())]
+    if not votes:
+        return None
+    tol = max(3, n // 4)
+
+    def support(o: int) -> tuple[float, int]:
+        best: dict[str, float] = {}      # per distinct word: its vote in the band, once
+        for off, w, wt in votes:
+            if abs(off - o) <= tol:
+                best[w] = wt
+        return sum(best.values()), len(best)
+
+    scored = [(support(o), o) for o in sorted({off for off, _, _ in votes})]
+    w1, d1 = max(sc for sc, _ in scored)
+    if d1 < 3 or w1 < 1.0:
+        return None
+    strong = [o for (w, _d), o in scored if w >= 0.6 * w1]
+    span = max(n, int(dur_ms * 4.5 / 1000.0) + 1)
+    return max(0, min(strong) - margin), min(len(window), max(strong) + span + margin)
 
 
 def _candidates(entries, placed: dict[int, tuple[int, int]], clean: str, max_words: int, max_edge: int = 3,
@@ -183,6 +237,93 @@ def _candidates(entries, placed: dict[int, tuple[int, int]], clean: str, max_wor
     return bounded
 
 
+@dataclass(frozen=True)
+class _Part:
+    """One constrained decode of a candidate: the whole fragment, or the audio at one edge."""
+
+    side: str               # "whole", "left" or "right"
+    a_ms: float             # the decoded audio, relative to the fragment start
+    b_ms: float
+    words: tuple            # the grammar's window
+    n_edge: int = 0         # left: the window's first n_edge words are the edge words sought; right: its last
+    narrowed: bool = False  # whole: the window is the stretch of the candidate's where the transcript matches
+
+
+def _is_slow(e: TranscriptEntry, n_words: int, params: SecondPassParams) -> bool:
+    return (e.end - e.start) > max(3000.0, params.slow_ms_per_word * max(n_words, 1))
+
+
+def _edge_parts(e: TranscriptEntry, clean: str, lo: int, hi: int, span, params: SecondPassParams,
+                phrase_spans: frozenset = frozenset()) -> list[_Part]:
+    """How to decode a candidate: a placed fragment wanted only for a few words at its edge(s) is
+    decoded near those edges (the edge words and the placed words that fit there), unless that is
+    hardly less audio than the whole fragment or a whole phrase around it could be proven
+    (`_phrase_run` needs the whole decode); an unplaced fragment with a long window against the
+    stretch of it where its first-pass transcript matches (`_locate_transcript`); anything else
+    whole."""
+    dur = e.end - e.start
+    words, starts = _words_in(clean, lo, hi)
+    if span is None:
+        if params.locate_words and len(words) > params.locate_words:
+            # a long window costs the grammar search in proportion to its words (ten times a short
+            # one's at 300 words): where the garbled transcript shows where the fragment lies, only
+            # that stretch is searched
+            at = _locate_transcript(e.transcript.lower().split(), words, dur, params.locate_margin)
+            if at is not None and at[1] - at[0] < len(words):
+                return [_Part("whole", 0.0, dur, tuple(words[at[0]:at[1]]), narrowed=True)]
+        return [_Part("whole", 0.0, dur, tuple(words))]
+    whole = [_Part("whole", 0.0, dur, tuple(words))]
+    cs, ce = span
+    placed = _words_in(clean, cs, ce)[0]
+    if not (lo <= cs and ce <= hi) or not placed or _is_slow(e, len(placed), params):
+        return whole
+    if any(lo <= a and a <= cs and ce <= b and b <= hi for a, b in phrase_spans):
+        return whole
+    left, right = _words_in(clean, lo, cs)[0], _words_in(clean, ce, hi)[0]
+    parts = []
+    for side, edge in (("left", left), ("right", right)):
+        if not edge:
+            continue
+        region = params.edge_region_ms + params.edge_word_ms * len(edge)
+        # the placed words such a stretch can hold, at 6 words a second
+        ctx = placed[:int(region * 6 / 1000) + 1] if side == "left" else placed[-(int(region * 6 / 1000) + 1):]
+        if side == "left":
+            parts.append(_Part(side, 0.0, region, tuple(edge + ctx), len(edge)))
+        else:
+            parts.append(_Part(side, dur - region, dur, tuple(ctx + edge), len(edge)))
+    if sum(p.b_ms - p.a_ms for p in parts) > 0.7 * dur:
+        return whole
+    return parts
+
+
+def _quiet_cut(samples: np.ndarray, at: int, lo: int, hi: int, rate: int, reach_ms: float = 250.0) -> int:
+    """The sample index within `reach_ms` of `at` (and inside lo..hi) in the middle of the quietest
+    20 ms: where to cut speech with the least chance of splitting a word."""
+    step = rate // 100
+    r = int(reach_ms * rate / 1000)
+    a, b = max(lo + step, at - r), min(hi - step, at + r)
+    if b - a < 2 * step:
+        return at
+    x = samples[a - step:b + step].astype(np.float64)
+    e = np.add.reduceat(x * x, np.arange(0, len(x) - step + 1, step))
+    win = e[:-1] + e[1:]           # 20 ms windows, one per 10 ms
+    k = int(np.argmin(win))
+    return a - step + (k + 1) * step
+
+
+def _edge_words(part: _Part, hits, joined: int = 2) -> list[str]:
+    """The edge words a proven run of an edge decode adds: those it holds, when it also holds
+    `joined` placed words (so they join the placed text in the audio, where the placement is
+    confirmed too); none otherwise."""
+    n, k = part.n_edge, len(part.words)
+    idx = [h.index for h in hits]
+    if part.side == "left" and idx and idx[0] < n and idx[-1] >= n + joined - 1:
+        return list(part.words[idx[0]:n])
+    if part.side == "right" and idx and idx[0] <= k - n - joined and idx[-1] >= k - n:
+        return list(part.words[k - n:idx[-1] + 1])
+    return []
+
+
 def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, samples: np.ndarray, rate: int, spec,
                 params: SecondPassParams = SecondPassParams(), workers: int = 1,
                 show_progress: bool = False, sentence_ends: frozenset = frozenset(),
@@ -227,7 +368,11 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
 
                 ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=_init, initargs=(spec, fixed))
-            return map(reprove, ex.map(_decode, tasks, chunksize=max(1, len(tasks) // (4 * workers))))
+            # longest first, one task at a time: the costs differ tenfold (audio length times window
+            # size), and a long decode handed out last would leave the other workers idle
+            order = sorted(range(len(tasks)), key=lambda k: (-_cost(tasks[k]), k))
+            futures = {k: ex.submit(_decode, tasks[k]) for k in order}
+            return (reprove(futures[k].result()) for k in range(len(tasks)))
         if local is None:
             local = ConstrainedDecoder(spec, fixed)
         return (reprove(_safe_decode(local, *t)) for t in tasks)
@@ -271,29 +416,63 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
                 break
             spent_ms += total
             stats.rounds += 1
-            tasks = []
-            for i, lo, hi, _cur in cands:
+            tasks, plans = [], []
+            for i, lo, hi, cur in cands:
                 tried.add((i, lo, hi))
                 e = entries[i]
-                a, b = int(e.start * rate / 1000), int(e.end * rate / 1000)
-                # a run no longer than the words already placed changes nothing: its proof is skipped
-                tasks.append((samples[a:b], _words_in(clean, lo, hi)[0], _cur))
+                parts = _edge_parts(e, clean, lo, hi, placed.get(i), params, phrase_spans)
+                plans.append(parts)
+                a0, b0 = int(e.start * rate / 1000), int(e.end * rate / 1000)
+                for k, part in enumerate(parts):
+                    a = int((e.start + part.a_ms) * rate / 1000)
+                    b = int((e.start + part.b_ms) * rate / 1000)
+                    if part.side != "whole":
+                        # cut the edge's audio in the quietest spot near its nominal end (a pause or
+                        # a closure, not the middle of a word the grammar could not then finish)
+                        if part.side == "left":
+                            b = _quiet_cut(samples, b, a0, b0, rate)
+                        else:
+                            a = _quiet_cut(samples, a, a0, b0, rate)
+                        part = dataclasses.replace(part, a_ms=(a - a0) * 1000.0 / rate, b_ms=(b - a0) * 1000.0 / rate)
+                        parts[k] = part
+                    if part.side == "whole":
+                        # a run no longer than the words already placed changes nothing: its proof is
+                        # skipped; so is one no threshold (nor a whole phrase's) can accept
+                        runs = () if part.narrowed else _phrase_ranges(clean, lo, hi, placed.get(i), phrase_spans)
+                        tasks.append((samples[a:b], list(part.words), cur, None, False,
+                                      Acceptance(params.decode, params.decode.min_words, runs, params.phrase_min_score)))
+                    else:
+                        # a run without an edge word adds nothing: its proof is skipped
+                        n, k = part.n_edge, len(part.words)
+                        tasks.append((samples[a:b], list(part.words), 0, (0, n) if part.side == "left" else (k - n, k),
+                                      part.side == "left", Acceptance(params.decode, params.decode.min_words)))
             stats.tried += len(tasks)
-            results = decode_all(tasks)
+            results = iter(decode_all(tasks))
             changed = False
-            with progress(total=len(tasks), enabled=show_progress, desc="second pass", unit="fragment") as bar:
-                for (i, lo, hi, cur), (hits, raw) in zip(cands, results):
+            with progress(total=len(cands), enabled=show_progress, desc="second pass", unit="fragment") as bar:
+                for (i, lo, hi, cur), parts in zip(cands, plans):
                     bar.update(1)
+                    done = [(part, *next(results)) for part in parts]
                     if log.isEnabledFor(logging.DEBUG):
-                        log.debug("second pass: fragment %d (%.0f-%.0f ms, %d words placed) window %r: %s -> %s", i,
-                                  entries[i].start, entries[i].end, cur, clean[lo:hi][:80],
-                                  " ".join(f"{h.word}:{h.score:.1f}" for h in raw), "proven" if hits else "not proven")
-                    if not hits or len(hits) <= cur:
-                        hits = _phrase_run(raw, clean, lo, hi, placed.get(i), phrase_spans, params) or hits
-                    if not hits or len(hits) <= cur:
-                        stats.rejected += 1
-                        continue
-                    new = _replace(entries[i], hits, params)
+                        for part, hits, raw in done:
+                            log.debug("second pass: fragment %d (%.0f-%.0f ms, %d words placed) %s %.0f-%.0f ms, "
+                                      "window %r: %s -> %s", i, entries[i].start, entries[i].end, cur, part.side,
+                                      part.a_ms, part.b_ms, " ".join(part.words)[:80],
+                                      " ".join(f"{h.word}:{h.score:.1f}" for h in raw),
+                                      "proven" if hits else "not proven")
+                    if parts[0].side != "whole":
+                        new = _extend(entries[i], done, clean, placed[i], params)
+                        if new is None:
+                            stats.rejected += 1
+                            continue
+                    else:
+                        _part, hits, raw = done[0]
+                        if (not hits or len(hits) <= cur) and not _part.narrowed:
+                            hits = _phrase_run(raw, clean, lo, hi, placed.get(i), phrase_spans, params) or hits
+                        if not hits or len(hits) <= cur:
+                            stats.rejected += 1
+                            continue
+                        new = _replace(entries[i], hits, params)
                     if new.transcript == entries[i].transcript and new.start == entries[i].start \
                             and new.end == entries[i].end:
                         continue
@@ -318,7 +497,8 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
                 return list(decode_all(tasks))
 
             entries = _split_at_sentence_ends(entries, (final_align_fn or align_fn)(entries), clean, sentence_ends,
-                                              samples, rate, stats, run, max_guess=params.max_edge_words)
+                                              samples, rate, stats, run, max_guess=params.max_edge_words,
+                                              accept=Acceptance(params.decode, params.decode.min_words))
     finally:
         if ex is not None:
             ex.shutdown(wait=True, cancel_futures=True)
@@ -363,7 +543,14 @@ def _verify_short(entries, placed, clean, samples, rate, params, stats, run_raw,
             todo.append((i, words))
     if not todo:
         return entries
-    tasks = [(samples[int(entries[i].start * rate / 1000):int(entries[i].end * rate / 1000)], w) for i, w in todo]
+    def accept(i, words):
+        # kept below: a proven run of half the words (runs of one word allowed), or a whole prompt
+        whole = len(words) >= 2 and tuple(placed[i]) in phrase_spans and entries[i].transcript.split() == words
+        return Acceptance(params.decode, max(1, (len(words) + 1) // 2), ((0, len(words) - 1),) if whole else (),
+                          params.phrase_min_score)
+
+    tasks = [(samples[int(entries[i].start * rate / 1000):int(entries[i].end * rate / 1000)], w, 0, None, False,
+              accept(i, w)) for i, w in todo]
     stats.tried += len(tasks)
     out = list(entries)
     for (i, words), (_hits, raw) in zip(todo, run_raw(tasks)):
@@ -388,6 +575,26 @@ def _whole_prompt(entry, span, words, raw, phrase_spans, params) -> bool:
     frames = np.array([h.end_ms - h.start_ms for h in raw])
     mean = float(np.dot(frames, [h.score for h in raw]) / max(frames.sum(), 1e-9))
     return mean >= params.phrase_min_score
+
+
+def _phrase_ranges(clean, lo, hi, span, phrase_spans) -> tuple:
+    """The window positions (a, b) a run must cover exactly for `_phrase_run` to accept it."""
+    if not phrase_spans:
+        return ()
+    words, starts = _words_in(clean, lo, hi)
+    first = {st: k for k, st in enumerate(starts)}
+    last = {st + len(w): k for k, (w, st) in enumerate(zip(words, starts))}
+    out = []
+    for ps, pe in sorted(phrase_spans):
+        a, b = first.get(ps), last.get(pe)
+        if a is None or b is None or b <= a:
+            continue
+        if span is not None and not (ps <= span[0] and span[1] <= pe):
+            continue
+        if span is None and (a, b) != (0, len(words) - 1):
+            continue
+        out.append((a, b))
+    return tuple(out)
 
 
 def _phrase_run(raw, clean, lo, hi, span, phrase_spans, params):
@@ -435,7 +642,8 @@ def _skipped_sentence(samples, rate, e, words, k, hits, run):
     return None
 
 
-def _split_at_sentence_ends(entries, placed, clean, sentence_ends, samples, rate, stats, run, max_guess: int = 3):
+def _split_at_sentence_ends(entries, placed, clean, sentence_ends, samples, rate, stats, run, max_guess: int = 3,
+                            accept=None):
     """Fragments whose text crosses a sentence end (the VAD heard no pause long enough there) are
     aligned word by word against their own text and cut in the pause between the two sentences."""
     todo = {}
@@ -446,7 +654,10 @@ def _split_at_sentence_ends(entries, placed, clean, sentence_ends, samples, rate
         if inner:
             todo[i] = (words, inner)
     order = sorted(todo)
-    tasks = [(samples[int(entries[i].start * rate / 1000):int(entries[i].end * rate / 1000)], todo[i][0]) for i in order]
+    # the proven run and the decoded words' times are all that is used: `accept` (the proof's
+    # thresholds) lets the decoder leave out the phone decode where it cannot change that run
+    tasks = [(samples[int(entries[i].start * rate / 1000):int(entries[i].end * rate / 1000)], todo[i][0], 0, None,
+              False, accept) for i in order]
     decoded = dict(zip(order, run(tasks))) if tasks else {}
     stats.tried += len(tasks)
     out = []
@@ -501,6 +712,33 @@ def _split_at_sentence_ends(entries, placed, clean, sentence_ends, samples, rate
         stats.split += 1
         log.debug("second pass: fragment %d cut at %d sentence end(s)", i, len(cuts))
     return out
+
+
+def _extend(e: TranscriptEntry, done, clean: str, span, params: SecondPassParams) -> TranscriptEntry | None:
+    """The entry with the edge words its edge decodes proved around the placed words (None: none
+    proved); long unexplained audio before (after) proven edge words cut off as in `_replace`."""
+    words = _words_in(clean, *span)[0]
+    start, end = e.start, e.end
+    grown = False
+    for part, hits, _raw in done:
+        edge = _edge_words(part, hits)
+        if not edge:
+            continue
+        grown = True
+        if part.side == "left":
+            words = edge + words
+            first = part.a_ms + hits[0].start_ms
+            if first > params.trim_ms:
+                start = e.start + first - params.pad_ms
+        else:
+            words = words + edge
+            last = part.a_ms + hits[-1].end_ms
+            if (e.end - e.start) - last > params.trim_ms:
+                end = e.start + last + params.pad_ms
+    if not grown:
+        return None
+    return dataclasses.replace(e, start=round(start, 3), end=round(end, 3), transcript=" ".join(words),
+                               meta=dict(e.meta))
 
 
 def _replace(e: TranscriptEntry, hits, params: SecondPassParams) -> TranscriptEntry:

@@ -9,7 +9,8 @@ import pytest
 
 from align.secondpass import SecondPassParams, _candidates, second_pass
 from align.stt.base import SttParams
-from align.stt.constrained import ConstrainedDecoder
+from align.proofcal import run_mean as proofcal_mean
+from align.stt.constrained import Acceptance, ConstrainedDecoder, ConstrainedParams, prove
 from align.stt.registry import make_engine_spec
 from align.text.alphabet import ENGLISH_LABELS, Alphabet
 from align.text.engine import AlignParams, MergeParams, align_transcripts
@@ -92,6 +93,35 @@ def test_unspoken_text_is_never_claimed(four_sentences, decoder):
     assert decoder.decode(_segment(four_sentences, 0), window) == []
     assert decoder.last, "the grammar did force words onto the audio; the proof rejected them"
     assert min(h.score for h in decoder.last) < -2.5
+
+
+def test_skipping_the_phone_decode_never_changes_a_verdict(four_sentences, decoder):
+    """With `accept`, the decoder runs the phone decode only where it could change what the caller
+    keeps. Against the exact scores (always run without `accept`): the same run proven, the same
+    run kept by the caller's own (here looser, as calibrated) thresholds, the same verdict on a
+    whole-run acceptance; and the scores without it are within the bound."""
+    cases = []
+    for k in (0, 2):
+        seg = _segment(four_sentences, k)
+        cases += [(seg, words(SENTENCES[k])), (seg, words(HEADER + " " + SENTENCES[(k + 1) % 4])),
+                  (seg, words(HEADER) + words(SENTENCES[k])[:3]), (seg[:len(seg) // 2], words(SENTENCES[k]))]
+    loose = ConstrainedParams(min_mean_score=-2.4, min_edge_score=-3.0)      # a calibrated proof
+    skipped = 0
+    for seg, window in cases:
+        exact = decoder.decode(seg, window)
+        scored = decoder.last
+        for p, m in ((ConstrainedParams(), 3), (ConstrainedParams(), 1), (loose, 3)):
+            run = ((scored[0].index, scored[-1].index),) if scored else ()
+            got = decoder.decode(seg, window, accept=Acceptance(p, m, run, -2.0))
+            approx = decoder.last
+            assert got == exact or [(h.index, h.word) for h in got] == [(h.index, h.word) for h in exact]
+            assert [(h.index, h.start_ms) for h in approx] == [(h.index, h.start_ms) for h in scored]
+            assert all(abs(x.score - y.score) < 0.05 for x, y in zip(approx, scored))
+            skipped += approx != scored
+            assert [h.index for h in prove(approx, p, min_words=m)] == [h.index for h in prove(scored, p, min_words=m)]
+            if scored:
+                assert (proofcal_mean(approx) >= -2.0) == (proofcal_mean(scored) >= -2.0)
+    assert skipped >= 6          # most decodes here need no phone decode
 
 
 def test_second_pass_recovers_a_garbled_fragment_and_keeps_the_header_out(four_sentences, doc, spec):
@@ -285,3 +315,160 @@ def test_the_skipped_sentence_is_found_alone_and_the_fragment_cut():
         if len(want) == 2:
             assert out[0].start == 1000 and out[1].end == 7000
             assert out[0].end == out[1].start == 1000 + (2350 + 3000) / 2
+
+
+# -- edge-region decoding -------------------------------------------------------------------------
+EDGE = SecondPassParams(edge_region_ms=700.0, edge_word_ms=500.0, budget=1.0)   # edge decodes for 3 s fragments
+
+
+def _spy_decodes(monkeypatch):
+    """The length (ms) of every constrained decode's audio, in the order run."""
+    import align.secondpass as sp
+
+    seen = []
+    real = sp._safe_decode
+
+    def spy(d, samples, words, *rest):
+        seen.append(len(samples) / 16.0)
+        return real(d, samples, words, *rest)
+
+    monkeypatch.setattr(sp, "_safe_decode", spy)
+    return seen
+
+
+def _gap_placer(ct, alphabet):
+    """Like the pipeline's second pass: no claiming of the words between neighbours (those are
+    for the audio to decide)."""
+    base = AlignParams()
+    params = dataclasses.replace(base, merge=MergeParams(enabled=False),
+                                 edges=dataclasses.replace(base.edges, claim_gaps=False, fill=False))
+
+    def placed(es):
+        return {u.fragment: (u.clean_start, u.clean_end) for u in align_transcripts(es, ct, alphabet, params).utterances}
+
+    return placed
+
+
+def _doc_with(text: str):
+    alphabet = Alphabet.from_labels(ENGLISH_LABELS)
+    return normalise(text, [Phrase(0, len(text))], alphabet, TextParams()), alphabet
+
+
+def test_a_missing_edge_word_is_recovered_from_the_edge_audio_only(four_sentences, spec, monkeypatch):
+    """The first pass dropped sentence 0's last word and sentence 2's first: each is proven from the
+    audio near that edge (far less than the fragment), and spliced onto the placed words."""
+    from align.pipeline import sentence_ends
+
+    ct, alphabet = _doc_with(" ".join(SENTENCES))
+    entries = _true_entries(four_sentences)
+    s0, s2 = words(SENTENCES[0]), words(SENTENCES[2])
+    entries[0] = dataclasses.replace(entries[0], transcript=" ".join(s0[:-1]))     # "... the lazy"
+    entries[2] = dataclasses.replace(entries[2], transcript=" ".join(s2[1:]))      # "software is ..."
+    placed = _gap_placer(ct, alphabet)
+    seen = _spy_decodes(monkeypatch)
+    new, stats = second_pass(entries, placed, ct.clean, four_sentences.samples, four_sentences.rate, spec, EDGE,
+                             sentence_ends=sentence_ends(ct))
+    assert new[0].transcript == " ".join(s0) and new[2].transcript == " ".join(s2)
+    assert stats.extended == 2 and stats.recovered == 0
+    # fragments 0 and 2 (3.0 and 3.3 s) were decoded at their edge only (1.2 s +- the quiet-spot
+    # shift); fragment 1, short and wanting words at both edges, whole
+    assert sum(900 <= ms <= 1500 for ms in seen) == 2
+    assert all(abs(ms - (e.end - e.start)) > 100 for e in entries[:3:2] for ms in seen)
+    # the fragments' audio is not moved: the words were there
+    assert (new[0].start, new[2].end) == (entries[0].start, entries[2].end)
+
+
+def test_an_unspoken_edge_word_is_never_spliced_on(four_sentences, tmp_path):
+    """The text says "Truly, Free software ..." but the audio only "Free software ...": with the
+    transcript right, the edge decode offers "truly" and must not prove it; with "free" missing
+    too, "free" is proven and "truly" still not."""
+    from align.pipeline import sentence_ends
+
+    ct, alphabet = _doc_with(" ".join(SENTENCES[:2]) + " Truly, " + " ".join(SENTENCES[2:]))
+    spec = make_engine_spec(SttParams(), ct.clean, lm_cache_dir=tmp_path)   # a dictionary that has "truly"
+    placed = _gap_placer(ct, alphabet)
+    s2 = words(SENTENCES[2])
+    entries = _true_entries(four_sentences)
+    new, stats = second_pass(entries, placed, ct.clean, four_sentences.samples, four_sentences.rate, spec, EDGE,
+                             sentence_ends=sentence_ends(ct))
+    assert stats.tried >= 1 and stats.extended == 0
+    assert [e.transcript for e in new] == [e.transcript for e in entries]
+    entries[2] = dataclasses.replace(entries[2], transcript=" ".join(s2[1:]))
+    new, stats = second_pass(entries, placed, ct.clean, four_sentences.samples, four_sentences.rate, spec, EDGE,
+                             sentence_ends=sentence_ends(ct))
+    assert new[2].transcript == " ".join(s2) and stats.extended == 1
+
+
+def test_edge_words_need_a_placed_word_in_the_proven_run():
+    from align.secondpass import _edge_words, _Part
+    from align.stt.constrained import WordHit
+
+    def hits(*idx):
+        return [WordHit(k, f"w{k}", 100.0 * k, 100.0 * k + 90, -0.5) for k in idx]
+
+    left = _Part("left", 0.0, 1500.0, ("a", "b", "p", "q", "r"), 2)      # edge words a b, then placed p q r
+    assert _edge_words(left, hits(1, 2, 3)) == ["b"]
+    assert _edge_words(left, hits(0, 1, 2, 3, 4)) == ["a", "b"]
+    assert _edge_words(left, hits(0, 1, 2)) == []       # one placed word: not joined firmly enough
+    assert _edge_words(left, hits(0, 1, 2), joined=1) == ["a", "b"]
+    assert _edge_words(left, hits(0, 1)) == []          # edge words alone: not joined to the placed text
+    assert _edge_words(left, hits(2, 3, 4)) == []       # placed words alone: nothing new
+    right = _Part("right", 2000.0, 3500.0, ("p", "q", "r", "x", "y"), 2)
+    assert _edge_words(right, hits(1, 2, 3)) == ["x"]
+    assert _edge_words(right, hits(0, 1, 2, 3, 4)) == ["x", "y"]
+    assert _edge_words(right, hits(2, 3, 4)) == []
+    assert _edge_words(right, hits(3, 4)) == []
+
+
+def test_the_edge_audio_is_cut_in_a_quiet_spot():
+    import numpy as np
+
+    from align.secondpass import _quiet_cut
+
+    rate = 16000
+    t = np.arange(3 * rate) / rate
+    x = (8000 * np.sin(2 * np.pi * 220 * t)).astype(np.int16)
+    x[int(1.62 * rate):int(1.70 * rate)] = 0                          # an 80 ms pause at 1.62-1.70 s
+    cut = _quiet_cut(x, int(1.5 * rate), 0, len(x), rate)             # nominal cut at 1.5 s, 250 ms reach
+    assert 1.62 * rate <= cut <= 1.70 * rate
+    assert _quiet_cut(x, int(0.5 * rate), 0, len(x), rate) != int(1.65 * rate)   # out of reach: stays near
+    assert abs(_quiet_cut(x, int(0.5 * rate), 0, len(x), rate) - int(0.5 * rate)) <= 0.25 * rate + 160
+
+
+def test_an_unplaced_fragment_is_searched_where_its_transcript_matches():
+    from align.secondpass import _locate_transcript
+
+    window = ("the licenses for most software are designed to take away your freedom to share and change "
+              "the works by contrast the general public license is intended to guarantee your freedom to "
+              "share and change all versions of a program to make sure it remains free software for all its "
+              "users we the free software foundation use the general public license for most of our "
+              "software it applies also to any other work released this way by its authors").split()
+    truth = window.index("foundation") - 3                              # "we the free software foundation ..."
+    garbled = "be the free software foundation use the general public lessons for most of our".split()
+    a, b = _locate_transcript(garbled, window, 4000.0, 5)
+    assert a <= truth and truth + len(garbled) <= b and b - a < len(window) // 2
+    # common words only (or too few matches): no idea where, the whole window stays
+    assert _locate_transcript("the to the and".split(), window, 2000.0, 5) is None
+    assert _locate_transcript("zebra quantum".split(), window, 2000.0, 5) is None
+
+
+def test_the_phone_decode_of_the_same_audio_is_reused(four_sentences, spec):
+    """Calibration, rounds and the later checks decode the same fragment again with other windows:
+    its phone decode runs once, and the scores are those of a fresh decoder."""
+    d = ConstrainedDecoder(spec)
+    phone_runs = []
+    real = d._run
+
+    def spy(search, samples, *rest):
+        phone_runs.append(search == "_phones")
+        return real(search, samples, *rest)
+
+    d._run = spy
+    seg = _segment(four_sentences, 2)
+    w1, w2 = words(SENTENCES[2]), words(SENTENCES[1] + " " + SENTENCES[2])
+    first, second = d.decode(seg, w1), d.decode(seg, w2)
+    assert sum(phone_runs) == 1 and first
+    fresh = ConstrainedDecoder(spec)
+    assert fresh.decode(seg, w2) == second and [h.score for h in fresh.last] == [h.score for h in d.last]
+    d.decode(_segment(four_sentences, 0), w1)           # other audio: decoded
+    assert sum(phone_runs) == 2
