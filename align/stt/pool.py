@@ -127,7 +127,14 @@ def transcribe_fragments(
             ctx = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                                      initargs=(spec, os.getpid())) as ex:
-                results = ex.map(_worker_task, ([f.samples for f in fragments[a:b]] for a, b in todo))
+                # longest batches first (fragments last 1-20 s: a long one handed out last leaves the
+                # other workers idle at the end); results are still taken, and journaled, in order
+                def size(k):
+                    return sum(len(f.samples) for f in fragments[todo[k][0]:todo[k][1]])
+
+                futures = {k: ex.submit(_worker_task, [f.samples for f in fragments[todo[k][0]:todo[k][1]]])
+                           for k in sorted(range(len(todo)), key=lambda k: (-size(k), k))}
+                results = (futures[k].result() for k in range(len(todo)))
                 try:
                     for (a, _b), (texts, errs, load_err) in zip(todo, results):
                         if load_err is not None:
