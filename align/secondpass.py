@@ -51,6 +51,8 @@ class SecondPassParams:
     pad_ms: float = 50.0                # ... keeping this much around the words
     edge_region_ms: float = 1500.0      # a placed fragment re-decoded for edge words only: the audio this near the edge
     edge_word_ms: float = 600.0         # ... plus this much per edge word sought
+    edge_reach_ms: float = 1000.0       # ... reaching this far outside the fragment (not into a neighbour's audio)
+    edge_guard_ms: float = 100.0        # ... stopping this short of the neighbouring fragment
     locate_words: int = 0               # > 0: an unplaced fragment's window longer than this is narrowed to where its
     locate_margin: int = 15             # ... first-pass transcript matches, this many words more on each side
     decode: ConstrainedParams = ConstrainedParams()
@@ -254,7 +256,7 @@ def _is_slow(e: TranscriptEntry, n_words: int, params: SecondPassParams) -> bool
 
 
 def _edge_parts(e: TranscriptEntry, clean: str, lo: int, hi: int, span, params: SecondPassParams,
-                phrase_spans: frozenset = frozenset()) -> list[_Part]:
+                phrase_spans: frozenset = frozenset(), free: tuple[float, float] = (0.0, 0.0)) -> list[_Part]:
     """How to decode a candidate: a placed fragment wanted only for a few words at its edge(s) is
     decoded near those edges (the edge words and the placed words that fit there), unless that is
     hardly less audio than the whole fragment or a whole phrase around it could be proven
@@ -272,8 +274,12 @@ def _edge_parts(e: TranscriptEntry, clean: str, lo: int, hi: int, span, params: 
             if at is not None and at[1] - at[0] < len(words):
                 return [_Part("whole", 0.0, dur, tuple(words[at[0]:at[1]]), narrowed=True)]
         return [_Part("whole", 0.0, dur, tuple(words))]
-    whole = [_Part("whole", 0.0, dur, tuple(words))]
     cs, ce = span
+    # The VAD may have heard the edge words too late to open (or too weak to keep) the fragment:
+    # in noise a fragment starts up to 2 s after its sentence. A decode for edge words reaches into
+    # the quiet before (after) the fragment, `free` ms of it: never into a neighbouring fragment.
+    reach = (free[0] if lo < cs else 0.0, free[1] if ce < hi else 0.0)
+    whole = [_Part("whole", -reach[0], dur + reach[1], tuple(words))]
     placed = _words_in(clean, cs, ce)[0]
     if not (lo <= cs and ce <= hi) or not placed or _is_slow(e, len(placed), params):
         return whole
@@ -288,10 +294,10 @@ def _edge_parts(e: TranscriptEntry, clean: str, lo: int, hi: int, span, params: 
         # the placed words such a stretch can hold, at 6 words a second
         ctx = placed[:int(region * 6 / 1000) + 1] if side == "left" else placed[-(int(region * 6 / 1000) + 1):]
         if side == "left":
-            parts.append(_Part(side, 0.0, region, tuple(edge + ctx), len(edge)))
+            parts.append(_Part(side, -reach[0], region, tuple(edge + ctx), len(edge)))
         else:
-            parts.append(_Part(side, dur - region, dur, tuple(ctx + edge), len(edge)))
-    if sum(p.b_ms - p.a_ms for p in parts) > 0.7 * dur:
+            parts.append(_Part(side, dur - region, dur + reach[1], tuple(ctx + edge), len(edge)))
+    if sum(min(p.b_ms, dur) - max(p.a_ms, 0.0) for p in parts) > 0.7 * dur:
         return whole
     return parts
 
@@ -420,7 +426,10 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
             for i, lo, hi, cur in cands:
                 tried.add((i, lo, hi))
                 e = entries[i]
-                parts = _edge_parts(e, clean, lo, hi, placed.get(i), params, phrase_spans)
+                before = e.start - (entries[i - 1].end if i > 0 else 0.0)
+                after = (entries[i + 1].start if i + 1 < len(entries) else len(samples) * 1000.0 / rate) - e.end
+                free = tuple(max(0.0, min(params.edge_reach_ms, g - params.edge_guard_ms)) for g in (before, after))
+                parts = _edge_parts(e, clean, lo, hi, placed.get(i), params, phrase_spans, free)
                 plans.append(parts)
                 a0, b0 = int(e.start * rate / 1000), int(e.end * rate / 1000)
                 for k, part in enumerate(parts):
@@ -472,7 +481,7 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
                         if not hits or len(hits) <= cur:
                             stats.rejected += 1
                             continue
-                        new = _replace(entries[i], hits, params)
+                        new = _replace(entries[i], hits, params, offset=_part.a_ms)
                     if new.transcript == entries[i].transcript and new.start == entries[i].start \
                             and new.end == entries[i].end:
                         continue
@@ -728,12 +737,12 @@ def _extend(e: TranscriptEntry, done, clean: str, span, params: SecondPassParams
         if part.side == "left":
             words = edge + words
             first = part.a_ms + hits[0].start_ms
-            if first > params.trim_ms:
+            if first > params.trim_ms or first < 0:     # (before the fragment: the VAD opened late)
                 start = e.start + first - params.pad_ms
         else:
             words = words + edge
             last = part.a_ms + hits[-1].end_ms
-            if (e.end - e.start) - last > params.trim_ms:
+            if (e.end - e.start) - last > params.trim_ms or last > e.end - e.start:
                 end = e.start + last + params.pad_ms
     if not grown:
         return None
@@ -741,13 +750,15 @@ def _extend(e: TranscriptEntry, done, clean: str, span, params: SecondPassParams
                                meta=dict(e.meta))
 
 
-def _replace(e: TranscriptEntry, hits, params: SecondPassParams) -> TranscriptEntry:
-    """The entry with the proven words as transcript; long unexplained audio at an edge cut off."""
+def _replace(e: TranscriptEntry, hits, params: SecondPassParams, offset: float = 0.0) -> TranscriptEntry:
+    """The entry with the proven words as transcript; long unexplained audio at an edge cut off,
+    and the fragment widened over proven words outside it. `offset`: where the decoded audio
+    started, in ms from the fragment's start."""
     start, end = e.start, e.end
-    first, last = hits[0].start_ms, hits[-1].end_ms
-    if first > params.trim_ms:
+    first, last = offset + hits[0].start_ms, offset + hits[-1].end_ms
+    if first > params.trim_ms or first < 0:
         start = e.start + first - params.pad_ms
-    if (e.end - e.start) - last > params.trim_ms:
+    if (e.end - e.start) - last > params.trim_ms or last > e.end - e.start:
         end = e.start + last + params.pad_ms
     meta = dict(e.meta)
     return dataclasses.replace(e, start=round(start, 3), end=round(end, 3),
