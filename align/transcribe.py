@@ -87,6 +87,9 @@ def _transcribe_locked(audio, tlog_path, producer, spec, vad, stt, t_lm, pretty,
         # decided by the audio (whose hash is in the cache key), so the .tlog key stays valid
         log.info("Whisper hotwords %s", "on: the audio is noisy" if noisy else "off: the audio is clean")
         spec = dataclasses.replace(spec, prompt=spec.prompt if noisy else "", prompt_auto=False)
+    if noisy and spec.engine == "pocketsphinx":
+        log.info("noisy audio: pocketsphinx without its flat-lexicon pass")
+        spec = dataclasses.replace(spec, noisy=True)
     duration_s = len(samples) / stt.model_rate
 
     t0 = time.perf_counter()

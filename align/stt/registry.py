@@ -33,6 +33,7 @@ class EngineSpec:
     lm_scorer: Optional[str] = None   # DeepSpeech: scorer package built from the document LM
     prompt: Optional[str] = None      # Whisper: document words given to the decoder as hotwords
     prompt_auto: bool = False         # ... only if the audio turns out noisy (transcribe decides)
+    noisy: bool = False               # pocketsphinx: the audio turned out noisy (transcribe decides): NOISY_SETTINGS
     batch: int = 1                    # fragments per decoder call (and per journal record)
 
 

@@ -177,6 +177,7 @@ def test_noisy_recording_is_denoised_before_vad_and_stt(four_sentences, tmp_path
     assert proc.returncode == 0, proc.stderr
     assert "noise suppression applied (estimated SNR" in proc.stderr
     assert "noisy audio: VAD ring of 22 frames to close a fragment (not 15)" in proc.stderr
+    assert "noisy audio: pocketsphinx without its flat-lexicon pass" in proc.stderr
     aligned = json.loads(out.read_text())
     assert score(aligned, four_sentences, spans)[1] == 0
     assert _right(aligned, four_sentences) >= 2, aligned

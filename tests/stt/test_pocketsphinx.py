@@ -148,3 +148,19 @@ def test_no_state_carried_between_fragments(spoken):
     fwd = transcribe_fragments(pieces, spec, show_progress=False)
     rev = transcribe_fragments(pieces[::-1], spec, show_progress=False)[::-1]
     assert fwd == rev
+
+
+def test_noisy_audio_decodes_without_the_flat_pass(spoken, lm_spec, lm_transcripts):
+    """transcribe marks filtered audio noisy: the decoder then runs without its flat-lexicon pass
+    (its config says so); clean speech still comes out nearly exact, the normal decoder is
+    untouched, and the setting is part of the engine's identity (the .tlog key)."""
+    import dataclasses
+
+    frags, refs = spoken
+    noisy = dataclasses.replace(lm_spec, noisy=True)
+    fast, slow = load_engine(noisy), load_engine(lm_spec)
+    assert fast._decoder.config["fwdflat"] is False and slow._decoder.config["fwdflat"] is True
+    hyp = [fast.transcribe(f.samples) for f in frags]
+    assert [slow.transcribe(f.samples) for f in frags] == lm_transcripts
+    assert jiwer.wer(refs, hyp) <= 0.05, list(zip(refs, hyp))
+    assert engine_identity(noisy)["noisy_decoder"] == {"fwdflat": False}
