@@ -78,6 +78,9 @@ def word_records(timings: Sequence[WordTiming], spans: Sequence[tuple[int, int]]
     return out
 
 
+RETRY_MARGIN_MS = 200.0
+
+
 def utterance_words(aligner: ForcedAligner, samples: np.ndarray, rate: int, start_ms: float, end_ms: float,
                     clean: str, positions: np.ndarray, clean_start: int, clean_end: int,
                     phones: bool = False, ends: np.ndarray | None = None) -> list[dict[str, Any]]:
@@ -88,7 +91,23 @@ def utterance_words(aligner: ForcedAligner, samples: np.ndarray, rate: int, star
         return []
     a = max(0, int(round(start_ms * rate / 1000.0)))
     b = min(len(samples), int(round(end_ms * rate / 1000.0)))
-    timings = aligner.align(samples[a:b], [w.lower() for w, _, _ in toks])
+    said = [w.lower() for w, _, _ in toks]
+    timings = aligner.align(samples[a:b], said)
+
+    def failed(ts) -> bool:
+        # times interpolated (the word pass failed), or phones wanted and the phone pass failed
+        return all(t.score is None for t in ts) or (phones and not any(t.phones for t in ts))
+
+    if failed(timings):
+        # pocketsphinx's alignment needs a few frames before the first phone: an utterance trimmed
+        # to within ~100 ms of its first word fails (the phone pass first). Once more with
+        # RETRY_MARGIN_MS of the audio around it; the times are kept inside the utterance below.
+        m = int(RETRY_MARGIN_MS * rate / 1000.0)
+        a2, b2 = max(0, a - m), min(len(samples), b + m)
+        if (a2, b2) != (a, b):
+            again = aligner.align(samples[a2:b2], said)
+            if not failed(again):
+                timings, a = again, a2
     spans = [original_range(positions, s, e, ends) for _, s, e in toks]
     records = word_records(timings, spans, a * 1000.0 / rate, phones)
     # Sample rounding of the span must not put a word a hair outside its utterance.
