@@ -18,11 +18,13 @@ carry text of a line that was not read (unspoken). Median boundary errors of the
 against the speech inside each recording (an estimate: its 300 Hz-7 kHz frames within 35 dB of
 its loudest).
 
+`--ids` starts every prompt line with an utterance id ("spk1_0003 Go somewhere and do
+something.", a Kaldi `text` file); a prompt then also needs its id in the utterance's meta.
 `--degrade phone,reverb,noise:15` passes the recordings through make_speech_bench's
 degradations (telephone band through 8 kHz, sox reverb, noise at an SNR over the speech) after
 they are joined: real voices in the benchmark's hard conditions.
 
-    python3 bench/real_prompts.py [--degrade STEPS] [--keep DIR] [-- EXTRA ALIGN OPTIONS]
+    python3 bench/real_prompts.py [--ids] [--degrade STEPS] [--keep DIR] [-- EXTRA ALIGN OPTIONS]
 """
 
 from __future__ import annotations
@@ -129,10 +131,11 @@ def speech_extent(x: np.ndarray, below_peak_db: float = 35.0) -> tuple[int, int]
     return int(loud[0]) * n, (int(loud[-1]) + 1) * n
 
 
-def build(work: Path, items=None, seed: int = 7, name: str = "prompts") -> dict:
+def build(work: Path, items=None, seed: int = 7, name: str = "prompts", ids: bool = False) -> dict:
     """work/NAME.wav, work/NAME.txt from `items` (default: `script_items()`); returns the truth:
     per script line its text spans and, when recorded, the recording's span in the audio
-    (`file_ms`) and the speech inside it (`start_ms`, `end_ms`)."""
+    (`file_ms`) and the speech inside it (`start_ms`, `end_ms`). `ids`: every prompt line starts
+    with an utterance id, as in a Kaldi `text` file ("spk1_0003 Go somewhere ..."; `id`)."""
     rng = np.random.default_rng(seed)
     items = script_items() if items is None else items
     header = "Prompt script: device test session 3\nSpeaker: (see sheet)\n\n"
@@ -140,10 +143,15 @@ def build(work: Path, items=None, seed: int = 7, name: str = "prompts") -> dict:
     pos = int(0.8 * RATE)
     parts = [np.zeros(pos, dtype=np.int16)]
     truth = []
-    for path, line, said in items:
+    for k, (path, line, said) in enumerate(items):
+        uid = f"spk1_{k + 1:04d}"
+        if ids:
+            doc += uid + " "
         ta = len(doc)
         doc += line + "\n"
         rec = {"text": line, "said": said, "text_start": ta, "text_end": ta + len(line), "spoken": path is not None}
+        if ids:
+            rec["id"] = uid
         if path is not None:
             x = _read(path)
             a, b = speech_extent(x)
@@ -180,7 +188,8 @@ def evaluate(truth: dict, aligned: list[dict]) -> dict:
         mine = [u for u in aligned if fa <= (u["start"] + u["end"]) / 2 < fb
                 or (u["text-start"] < it["text_end"] and u["text-end"] > it["text_start"])]
         good = [u for u in mine if judge(want, words(u["aligned"]))
-                and it["text_start"] - 1 <= u["text-start"] and u["text-end"] <= it["text_end"] + 1]
+                and it["text_start"] - 1 <= u["text-start"] and u["text-end"] <= it["text_end"] + 1
+                and ("id" not in it or u.get("meta", {}).get("id") == [it["id"]])]
         ok = len(mine) == 1 and bool(good)
         if ok:
             start_err.append(abs(good[0]["start"] - it["start_ms"]))
@@ -193,13 +202,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keep", type=Path, help="keep the audio, script and outputs in this folder")
     ap.add_argument("--degrade", default="", help="comma-separated: phone, reverb, noise:SNR, tempo:F")
+    ap.add_argument("--ids", action="store_true", help="start every prompt line with an utterance id (Kaldi text)")
     ap.add_argument("extra", nargs="*", help="more align options (after --)")
     args = ap.parse_args()
     require_data()
     with tempfile.TemporaryDirectory(prefix="real-prompts-") as tmp:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        truth = build(work)
+        truth = build(work, ids=args.ids)
         if args.degrade:
             from make_speech_bench import apply_degradations
 

@@ -47,7 +47,7 @@ class FurnitureParams:
 class Removed(NamedTuple):
     start: int
     end: int
-    kind: str   # header, page-number, footnote-mark, hyphen, soft-hyphen
+    kind: str   # header, page-number, footnote-mark, hyphen, soft-hyphen, prompt-id
 
 
 _PAGE_NUM = re.compile(
@@ -56,6 +56,10 @@ _PAGE_NUM = re.compile(
     re.IGNORECASE,
 )
 _DIGITS = re.compile(r"\d+")
+# An utterance id at the start of a prompt line, as speech corpora write their prompt lists (a
+# Kaldi `text` file "spk1_0001 Go forward.", festival's `( arctic_a0001 "Author of ..." )`): one
+# token mixing letters and digits, or holding "_", with a digit, before the prompt itself.
+PROMPT_ID = re.compile(r"^[ \t]*(?:\([ \t]*)?(?P<id>(?=[^\s]*\d)(?=[^\s]*(?:_|[^\W\d_]))[\w.\-]*\w)[ \t]+(?=\S)", re.M)
 _SUPERSCRIPTS = "\u00b9\u00b2\u00b3\u2070\u2074\u2075\u2076\u2077\u2078\u2079"
 _FOOTNOTE = re.compile(r"(?<=[^\W\d_])(?:[" + _SUPERSCRIPTS + r"]+|\[\d{1,3}\])|(?<=[.,;:!?\"')\]])[" + _SUPERSCRIPTS + r"]+")
 # ASCII hyphen-minus or U+2010 HYPHEN (what groff and typesetting tools write at a line break)
@@ -199,12 +203,23 @@ def _hyphens_across(text: str, lines, page_lines: dict) -> list[Removed]:
     return out
 
 
+def prompt_ids(text: str, lines=None) -> list[Removed]:
+    """The utterance ids that start the lines of a prompt list: at least 4 non-empty lines, 80% of
+    them starting with an id (`PROMPT_ID`), all different. Nobody reads them."""
+    lines = _lines(text) if lines is None else lines
+    body = [(s, e) for s, e in lines if text[s:e].strip()]
+    found = [(s, m) for s, e in body if (m := PROMPT_ID.match(text, s, e)) is not None]
+    if len(body) < 4 or len(found) < 0.8 * len(body) or len({m.group("id") for _, m in found}) < len(found):
+        return []
+    return [Removed(m.start("id"), m.end(), "prompt-id") for _s, m in found]
+
+
 def find_furniture(text: str, params: FurnitureParams = FurnitureParams()) -> list[Removed]:
     """Sorted, disjoint original ranges that are page furniture (see the module docstring)."""
     if not params.enabled:
         return []
     lines = _lines(text)
-    found: list[Removed] = []
+    found: list[Removed] = prompt_ids(text, lines)
     page_lines: dict[int, str] = {}
     bare: list[tuple[int, int]] = []   # (line index, value) of bare numbers
     groups: dict[str, list[int]] = {}

@@ -60,11 +60,18 @@ def _starts_line(line: str) -> bool:
 def lines_are_phrases(original: str) -> bool:
     """Whether a plain text reads line by line (verse, a list of prompts, one sentence per line):
     at least 4 non-empty lines, of which at least 80% begin with an upper-case letter or a digit
-    (after leading spaces, quotes, brackets and dashes), and at least half with an upper-case
-    letter. Texts in scripts without case never qualify."""
+    (after leading spaces, quotes, brackets and dashes, and after an utterance id when every line
+    has one: "spk1_0001 Go forward."), and at least half with an upper-case letter. Texts in
+    scripts without case never qualify."""
+    from .furniture import prompt_ids
+
     lines = [ln for ln in original.split("\n") if ln.strip()]
     if len(lines) < LINE_MIN_LINES:
         return False
+    if prompt_ids(original):
+        from .furniture import PROMPT_ID
+
+        lines = [PROMPT_ID.sub("", ln, count=1) for ln in lines]
     return (sum(map(_starts_line, lines)) >= LINE_CAPITAL_SHARE * len(lines)
             and 2 * sum(map(_starts_upper, lines)) >= len(lines))
 
@@ -112,10 +119,22 @@ def read_script(path: str | os.PathLike, meaningful_newlines: bool | None = Fals
         pos += len(line) + 1
     if not auto:
         return original, [Phrase(p, p + len(ln)) for p, ln in lines if ln.strip()]
+    from .furniture import PROMPT_ID, prompt_ids
+
+    if prompt_ids(original):
+        # the ids are not read: judge each line by its prompt, and give each prompt its id as
+        # meta (`"meta": {"id": ["spk1_0001"]}` in its utterance), to join it back to the corpus
+        phrases = _line_phrases(lines, lambda ln: PROMPT_ID.sub("", ln, count=1))
+        out = []
+        for ph in phrases:
+            m = PROMPT_ID.match(original, ph.start, ph.end)
+            single = "\n" not in original[ph.start:ph.end]
+            out.append(Phrase(ph.start, ph.end, {"id": m.group("id")}) if m and single else ph)
+        return original, out
     return original, _line_phrases(lines)
 
 
-def _line_phrases(lines: list[tuple[int, str]]) -> list[Phrase]:
+def _line_phrases(lines: list[tuple[int, str]], prompt=lambda ln: ln) -> list[Phrase]:
     """A phrase per line of a text that reads line by line, except in its blocks (runs of lines
     between blank lines) of wrapped prose, such as a poetry book's preface: a block of 2 or more
     lines of which under half start with a capital or a digit is one phrase."""
@@ -123,7 +142,7 @@ def _line_phrases(lines: list[tuple[int, str]]) -> list[Phrase]:
     block: list[tuple[int, str]] = []
 
     def flush():
-        if len(block) >= 2 and 2 * sum(_starts_line(ln) for _, ln in block) < len(block):
+        if len(block) >= 2 and 2 * sum(_starts_line(prompt(ln)) for _, ln in block) < len(block):
             phrases.append(Phrase(block[0][0], block[-1][0] + len(block[-1][1])))
         else:
             phrases.extend(Phrase(p, p + len(ln)) for p, ln in block)

@@ -23,7 +23,7 @@ def _bench():
     return mod
 
 
-def _align_degraded(tmp_path: Path, items, steps: list[str]):
+def _align_degraded(tmp_path: Path, items, steps: list[str], ids: bool = False):
     """Build the prompt audio and script from `items` (None: all), degrade it with
     make_speech_bench's `steps`, align with pocketsphinx: (truth, aligned, stderr)."""
     import shutil
@@ -32,7 +32,7 @@ def _align_degraded(tmp_path: Path, items, steps: list[str]):
     rp = _bench()
     if not (rp.ALSA / "Front_Left.wav").exists() or not (rp.PS / "cards").is_dir() or not shutil.which("sox"):
         pytest.skip("needs alsa-utils, pocketsphinx-testdata and sox (bin/setup.sh installs them)")
-    truth = rp.build(tmp_path, items, name="p")
+    truth = rp.build(tmp_path, items, name="p", ids=ids)
     if steps:
         sys.path.insert(0, str(ROOT / "bench"))
         from make_speech_bench import apply_degradations
@@ -86,3 +86,17 @@ def test_noisy_prompts_short_words_open_a_fragment(tmp_path: Path):
     by_text = {it["text"]: ok for ok, it, _ in res["rows"]}
     assert by_text["Front Left."] and by_text["Front Center."], res["rows"]
     assert sum(by_text.values()) >= len(by_text) - 1, by_text
+
+
+def test_a_kaldi_style_prompt_list_with_utterance_ids(tmp_path: Path):
+    """Every line starts with an utterance id ("spk1_0009 Front Left."), as a Kaldi `text` file
+    does: the ids are not read (left out like page furniture), the list still reads line by line,
+    and each utterance carries its prompt's id in its meta."""
+    rp = _bench()
+    chosen = [it for it in rp.script_items()
+              if it[0] is None and it[1] == "Rear Surround." or it[0] is not None and it[0].parent.name == "alsa"]
+    truth, aligned, stderr = _align_degraded(tmp_path, chosen, [], ids=True)
+    assert "line by line" in stderr, stderr
+    res = rp.evaluate(truth, aligned)      # a prompt counts only with its own id in the meta
+    assert [it["text"] for ok, it, _ in res["rows"] if not ok] == []
+    assert res["unspoken"] == [] and not any("spk" in u["aligned"] for u in aligned)

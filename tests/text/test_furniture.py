@@ -202,3 +202,18 @@ def test_a_groff_paginated_license_reads_as_its_continuous_rendering():
     differ = sum(max(i2 - i1, j2 - j1) for _, i1, i2, j1, j2 in ops)
     assert differ <= 0.005 * len(b), [(a[i1:i2], b[j1:j2]) for _, i1, i2, j1, j2 in ops]
     assert "licenses gpl" not in " ".join(a)
+
+
+def test_utterance_ids_of_prompt_lists_are_unread():
+    from align.text.furniture import prompt_ids
+
+    kaldi = "spk1_0001 Go forward 10 meters.\nspk1_0002 Front Left.\nspk1_0003 2 9 3 4 0\nspk1_0004 Rear Right.\n"
+    assert [kaldi[r.start:r.end] for r in prompt_ids(kaldi)] == [f"spk1_000{k} " for k in range(1, 5)]
+    arctic = "".join(f'( arctic_a000{k} "Author of the danger trail, part {k}." )\n' for k in range(1, 6))
+    assert [arctic[r.start:r.end] for r in prompt_ids(arctic)] == [f"arctic_a000{k} " for k in range(1, 6)]
+    ct = normalise(arctic, [Phrase(0, len(arctic))], EN)
+    assert ct.clean.startswith("author of the danger trail part one author of")
+    # numbers that are read, repeated ids, and too few lines with ids are not prompt ids
+    assert prompt_ids("10 of clubs.\n7 of clubs.\n5, 5.\n4, queen of clubs.\n") == []
+    assert prompt_ids(kaldi.replace("spk1_0002", "spk1_0001")) == []
+    assert prompt_ids("Q3 results were good.\nThe rest\nof the year\nwas not.\nAt all.\n") == []

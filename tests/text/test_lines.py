@@ -75,3 +75,13 @@ def test_prompts_that_start_with_numbers_read_by_line():
     assert not lines_are_phrases("1\n2\n3\n4\n5\n")
     # prose wrapped so that a line starts with a number now and then stays prose
     assert not lines_are_phrases(PROSE.replace("share and change all", "share and change\n3 versions"))
+
+
+def test_a_prompt_list_with_utterance_ids_reads_by_line_with_ids_as_meta(tmp_path: Path):
+    text = "spk1_0001 Go forward 10 meters.\nspk1_0002 Front Left.\nspk1_0003 2 9 3 4 0\nspk1_0004 Rear Right.\n"
+    assert lines_are_phrases(text)
+    p = tmp_path / "text"
+    p.write_text(text, encoding="utf-8")
+    original, phrases = read_script(p, None)
+    assert [ph.meta for ph in phrases] == [{"id": f"spk1_000{k}"} for k in range(1, 5)]
+    assert [original[ph.start:ph.end] for ph in phrases] == text.splitlines()
