@@ -206,6 +206,10 @@ def _hyphens_across(text: str, lines, page_lines: dict) -> list[Removed]:
 def prompt_ids(text: str, lines=None) -> list[Removed]:
     """The utterance ids that start the lines of a prompt list: at least 4 non-empty lines, 80% of
     them starting with an id (`PROMPT_ID`), all different. Nobody reads them."""
+    # a quick look first: a book's first lines start with no ids (this runs on every text)
+    head = [ln for ln in text[:4000].split("\n")[:40] if ln.strip()]
+    if len(head) >= 8 and sum(1 for ln in head[:20] if PROMPT_ID.match(ln)) < 0.5 * min(len(head), 20):
+        return []
     lines = _lines(text) if lines is None else lines
     body = [(s, e) for s, e in lines if text[s:e].strip()]
     found = [(s, m) for s, e in body if (m := PROMPT_ID.match(text, s, e)) is not None]
