@@ -19,12 +19,13 @@ against the speech inside each recording (an estimate: its 300 Hz-7 kHz frames w
 its loudest).
 
 `--ids` starts every prompt line with an utterance id ("spk1_0003 Go somewhere and do
-something.", a Kaldi `text` file); a prompt then also needs its id in the utterance's meta.
+something.", a Kaldi `text` file), `--numbered` with its number ("3. Go somewhere ..."); a
+prompt then also needs its id (number) in the utterance's meta.
 `--degrade phone,reverb,noise:15` passes the recordings through make_speech_bench's
 degradations (telephone band through 8 kHz, sox reverb, noise at an SNR over the speech) after
 they are joined: real voices in the benchmark's hard conditions.
 
-    python3 bench/real_prompts.py [--ids] [--degrade STEPS] [--keep DIR] [-- EXTRA ALIGN OPTIONS]
+    python3 bench/real_prompts.py [--ids | --numbered] [--degrade STEPS] [--keep DIR] [-- EXTRA ALIGN OPTIONS]
 """
 
 from __future__ import annotations
@@ -131,11 +132,12 @@ def speech_extent(x: np.ndarray, below_peak_db: float = 35.0) -> tuple[int, int]
     return int(loud[0]) * n, (int(loud[-1]) + 1) * n
 
 
-def build(work: Path, items=None, seed: int = 7, name: str = "prompts", ids: bool = False) -> dict:
+def build(work: Path, items=None, seed: int = 7, name: str = "prompts", ids: bool | str = False) -> dict:
     """work/NAME.wav, work/NAME.txt from `items` (default: `script_items()`); returns the truth:
     per script line its text spans and, when recorded, the recording's span in the audio
     (`file_ms`) and the speech inside it (`start_ms`, `end_ms`). `ids`: every prompt line starts
-    with an utterance id, as in a Kaldi `text` file ("spk1_0003 Go somewhere ..."; `id`)."""
+    with an utterance id, as in a Kaldi `text` file ("spk1_0003 Go somewhere ..."; `id`);
+    `ids="numbers"`: with its number on a numbered prompt sheet ("3. Go somewhere ...")."""
     rng = np.random.default_rng(seed)
     items = script_items() if items is None else items
     header = "Prompt script: device test session 3\nSpeaker: (see sheet)\n\n"
@@ -144,9 +146,9 @@ def build(work: Path, items=None, seed: int = 7, name: str = "prompts", ids: boo
     parts = [np.zeros(pos, dtype=np.int16)]
     truth = []
     for k, (path, line, said) in enumerate(items):
-        uid = f"spk1_{k + 1:04d}"
+        uid = str(k + 1) if ids == "numbers" else f"spk1_{k + 1:04d}"
         if ids:
-            doc += uid + " "
+            doc += uid + (". " if ids == "numbers" else " ")
         ta = len(doc)
         doc += line + "\n"
         rec = {"text": line, "said": said, "text_start": ta, "text_end": ta + len(line), "spoken": path is not None}
@@ -203,13 +205,14 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="keep the audio, script and outputs in this folder")
     ap.add_argument("--degrade", default="", help="comma-separated: phone, reverb, noise:SNR, tempo:F")
     ap.add_argument("--ids", action="store_true", help="start every prompt line with an utterance id (Kaldi text)")
+    ap.add_argument("--numbered", action="store_true", help="start every prompt line with its number (\"3. ...\")")
     ap.add_argument("extra", nargs="*", help="more align options (after --)")
     args = ap.parse_args()
     require_data()
     with tempfile.TemporaryDirectory(prefix="real-prompts-") as tmp:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        truth = build(work, ids=args.ids)
+        truth = build(work, ids="numbers" if args.numbered else args.ids)
         if args.degrade:
             from make_speech_bench import apply_degradations
 

@@ -60,18 +60,18 @@ def _starts_line(line: str) -> bool:
 def lines_are_phrases(original: str) -> bool:
     """Whether a plain text reads line by line (verse, a list of prompts, one sentence per line):
     at least 4 non-empty lines, of which at least 80% begin with an upper-case letter or a digit
-    (after leading spaces, quotes, brackets and dashes, and after an utterance id when every line
-    has one: "spk1_0001 Go forward."), and at least half with an upper-case letter. Texts in
+    (after leading spaces, quotes, brackets and dashes, and after an utterance id or list number
+    when every line has one: "spk1_0001 Go forward.", "12. Go forward."), and at least half with
+    an upper-case letter. Texts in
     scripts without case never qualify."""
-    from .furniture import prompt_ids
+    from .furniture import prompt_id_pattern
 
     lines = [ln for ln in original.split("\n") if ln.strip()]
     if len(lines) < LINE_MIN_LINES:
         return False
-    if prompt_ids(original):
-        from .furniture import PROMPT_ID
-
-        lines = [PROMPT_ID.sub("", ln, count=1) for ln in lines]
+    pat = prompt_id_pattern(original)
+    if pat is not None:
+        lines = [pat.sub("", ln, count=1) for ln in lines]
     return (sum(map(_starts_line, lines)) >= LINE_CAPITAL_SHARE * len(lines)
             and 2 * sum(map(_starts_upper, lines)) >= len(lines))
 
@@ -119,15 +119,17 @@ def read_script(path: str | os.PathLike, meaningful_newlines: bool | None = Fals
         pos += len(line) + 1
     if not auto:
         return original, [Phrase(p, p + len(ln)) for p, ln in lines if ln.strip()]
-    from .furniture import PROMPT_ID, prompt_ids
+    from .furniture import prompt_id_pattern
 
-    if prompt_ids(original):
-        # the ids are not read: judge each line by its prompt, and give each prompt its id as
-        # meta (`"meta": {"id": ["spk1_0001"]}` in its utterance), to join it back to the corpus
-        phrases = _line_phrases(lines, lambda ln: PROMPT_ID.sub("", ln, count=1))
+    pat = prompt_id_pattern(original)
+    if pat is not None:
+        # the ids (or list numbers) are not read: judge each line by its prompt, and give each
+        # prompt its id as meta (`"meta": {"id": ["spk1_0001"]}` in its utterance), to join it
+        # back to the corpus
+        phrases = _line_phrases(lines, lambda ln: pat.sub("", ln, count=1))
         out = []
         for ph in phrases:
-            m = PROMPT_ID.match(original, ph.start, ph.end)
+            m = pat.match(original, ph.start, ph.end)
             single = "\n" not in original[ph.start:ph.end]
             out.append(Phrase(ph.start, ph.end, {"id": m.group("id")}) if m and single else ph)
         return original, out

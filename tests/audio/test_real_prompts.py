@@ -88,14 +88,16 @@ def test_noisy_prompts_short_words_open_a_fragment(tmp_path: Path):
     assert sum(by_text.values()) >= len(by_text) - 1, by_text
 
 
-def test_a_kaldi_style_prompt_list_with_utterance_ids(tmp_path: Path):
+@pytest.mark.parametrize("ids", [True, "numbers"])
+def test_a_prompt_list_with_utterance_ids_or_numbers(tmp_path: Path, ids):
     """Every line starts with an utterance id ("spk1_0009 Front Left."), as a Kaldi `text` file
-    does: the ids are not read (left out like page furniture), the list still reads line by line,
-    and each utterance carries its prompt's id in its meta."""
+    does, or with its number on a numbered sheet ("9. Front Left."): the ids are not read (left
+    out like page furniture), the list still reads line by line, and each utterance carries its
+    prompt's id in its meta."""
     rp = _bench()
     chosen = [it for it in rp.script_items()
               if it[0] is None and it[1] == "Rear Surround." or it[0] is not None and it[0].parent.name == "alsa"]
-    truth, aligned, stderr = _align_degraded(tmp_path, chosen, [], ids=True)
+    truth, aligned, stderr = _align_degraded(tmp_path, chosen, [], ids=ids)
     assert "line by line" in stderr, stderr
     res = rp.evaluate(truth, aligned)      # a prompt counts only with its own id in the meta
     assert [it["text"] for ok, it, _ in res["rows"] if not ok] == []

@@ -213,6 +213,10 @@ def test_utterance_ids_of_prompt_lists_are_unread():
     assert [arctic[r.start:r.end] for r in prompt_ids(arctic)] == [f"arctic_a000{k} " for k in range(1, 6)]
     ct = normalise(arctic, [Phrase(0, len(arctic))], EN)
     assert ct.clean.startswith("author of the danger trail part one author of")
+    # a numbered sheet: rising numbers before "." or ")"; numbers that do not rise are text
+    sheet = "1. Go forward.\n2. Front Left.\n3) Rear Right.\n4. 10 of clubs.\n"
+    assert [sheet[r.start:r.end] for r in prompt_ids(sheet)] == ["1. ", "2. ", "3) ", "4. "]
+    assert prompt_ids("3. Go forward.\n1. Front Left.\n4. Rear Right.\n2. Side Left.\n") == []
     # numbers that are read, repeated ids, and too few lines with ids are not prompt ids
     assert prompt_ids("10 of clubs.\n7 of clubs.\n5, 5.\n4, queen of clubs.\n") == []
     assert prompt_ids(kaldi.replace("spk1_0002", "spk1_0001")) == []
