@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .proofcal import CalibrationParams
+from .proofcal import CalibrationParams, run_mean
 from .stt.constrained import Acceptance, ConstrainedDecoder, ConstrainedParams, prove
 from .tlog import TranscriptEntry
 from .words import label_words
@@ -383,6 +383,9 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
             local = ConstrainedDecoder(spec, fixed)
         return (reprove(_safe_decode(local, *t)) for t in tasks)
 
+    def run(tasks):
+        return list(decode_all(tasks))
+
     try:
         for _round in range(params.max_rounds):
             placed = align_fn(entries)
@@ -395,8 +398,7 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
                 few_anchors = True
                 break
             if _round == 0 and params.calibrate.enabled:
-                params = _calibrated(entries, placed, clean, samples, rate, params, stats,
-                                     lambda tasks: list(decode_all(tasks)))
+                params = _calibrated(entries, placed, clean, samples, rate, params, stats, run)
             cands = [c for c in _candidates(entries, placed, clean, params.decode.max_window_words,
                                             params.max_edge_words, params.slow_ms_per_word, params.slow_extra_words,
                                             sentence_ends, params.sentence_edge_words)
@@ -495,16 +497,10 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
             if not changed:
                 break
 
-        def run_raw(tasks):
-            return list(decode_all(tasks))
-
         if params.verify_words > 0:
-            entries = _verify_short(entries, align_fn(entries), clean, samples, rate, params, stats, run_raw,
+            entries = _verify_short(entries, align_fn(entries), clean, samples, rate, params, stats, run,
                                     every=few_anchors, phrase_spans=phrase_spans)
         if params.split_sentences and sentence_ends:
-            def run(tasks):
-                return list(decode_all(tasks))
-
             entries = _split_at_sentence_ends(entries, (final_align_fn or align_fn)(entries), clean, sentence_ends,
                                               samples, rate, stats, run, max_guess=params.max_edge_words,
                                               accept=Acceptance(params.decode, params.decode.min_words))
@@ -581,9 +577,7 @@ def _whole_prompt(entry, span, words, raw, phrase_spans, params) -> bool:
         return False
     if [h.word for h in raw] != words:
         return False
-    frames = np.array([h.end_ms - h.start_ms for h in raw])
-    mean = float(np.dot(frames, [h.score for h in raw]) / max(frames.sum(), 1e-9))
-    return mean >= params.phrase_min_score
+    return run_mean(raw) >= params.phrase_min_score
 
 
 def _phrase_ranges(clean, lo, hi, span, phrase_spans) -> tuple:
@@ -625,9 +619,7 @@ def _phrase_run(raw, clean, lo, hi, span, phrase_spans, params):
         return []
     if span is None and (a, b) != (0, len(words) - 1):
         return []
-    frames = np.array([h.end_ms - h.start_ms for h in raw])
-    mean = float(np.dot(frames, [h.score for h in raw]) / max(frames.sum(), 1e-9))
-    return list(raw) if mean >= params.phrase_min_score else []
+    return list(raw) if run_mean(raw) >= params.phrase_min_score else []
 
 
 def _skipped_sentence(samples, rate, e, words, k, hits, run):
