@@ -213,13 +213,26 @@ def prompt_id_pattern(text: str, lines=None):
     or by rising list numbers, else None: at least 4 non-empty lines, 80% of them led by one,
     the ids all different (the numbers rising from one line to the next at least 70% of the
     time, like page numbers)."""
+    return _prompt_lead(text, lines)[0]
+
+
+def prompt_ids(text: str, lines=None) -> list[Removed]:
+    """The utterance ids or list numbers that lead the lines of a prompt list
+    (`prompt_id_pattern`). Nobody reads them."""
+    return [Removed(m.start("id"), m.end(), "prompt-id") for m in _prompt_lead(text, lines)[1]]
+
+
+def _prompt_lead(text: str, lines=None):
+    """(the pattern, its matches on the lines it leads), or (None, [])."""
     head = [ln for ln in text[:4000].split("\n")[:40] if ln.strip()]
     for pat in (PROMPT_ID, PROMPT_NUM):
         # a quick look first: a book's first lines start with neither (this runs on every text)
         if len(head) >= 8 and sum(1 for ln in head[:20] if pat.match(ln)) < 0.5 * min(len(head), 20):
             continue
-        found = _led(text, pat, lines)
-        if found is None:
+        lines = _lines(text) if lines is None else lines
+        body = [(s, e) for s, e in lines if text[s:e].strip()]
+        found = [m for s, e in body if (m := pat.match(text, s, e)) is not None]
+        if len(body) < 4 or len(found) < 0.8 * len(body):
             continue
         ids = [m.group("id") for m in found]
         if len(set(ids)) < len(ids):
@@ -228,24 +241,8 @@ def prompt_id_pattern(text: str, lines=None):
             nums = [int(x) for x in ids]
             if sum(1 for a, b in zip(nums, nums[1:]) if b > a) < 0.7 * (len(nums) - 1):
                 continue
-        return pat
-    return None
-
-
-def _led(text: str, pat: re.Pattern, lines=None):
-    lines = _lines(text) if lines is None else lines
-    body = [(s, e) for s, e in lines if text[s:e].strip()]
-    found = [m for s, e in body if (m := pat.match(text, s, e)) is not None]
-    return found if len(body) >= 4 and len(found) >= 0.8 * len(body) else None
-
-
-def prompt_ids(text: str, lines=None) -> list[Removed]:
-    """The utterance ids or list numbers that lead the lines of a prompt list
-    (`prompt_id_pattern`). Nobody reads them."""
-    pat = prompt_id_pattern(text, lines)
-    if pat is None:
-        return []
-    return [Removed(m.start("id"), m.end(), "prompt-id") for m in _led(text, pat, lines)]
+        return pat, found
+    return None, []
 
 
 def find_furniture(text: str, params: FurnitureParams = FurnitureParams()) -> list[Removed]:
