@@ -11,18 +11,28 @@ WORDS = ("the licence grants you the freedom to share and change all versions of
          "it remains free software for all its users we use this licence for most of our software").split()
 
 
+class _Pages:
+    """A text written piece by piece, with the (start, end, kind) of the pieces planted as `kind`."""
+
+    def __init__(self):
+        self.parts, self.planted, self.pos = [], [], 0
+
+    def emit(self, s: str, kind: str | None = None) -> None:
+        self.parts.append(s)
+        if kind:
+            self.planted.append((self.pos, self.pos + len(s), kind))
+        self.pos += len(s)
+
+    def result(self):
+        return "".join(self.parts), self.planted
+
+
 def book(style: str, seed: int = 0, pages: int = 8):
     """Pages of wrapped prose (lines end mid-sentence) with furniture of `style`; returns the
     text and the planted furniture ranges."""
     rng = random.Random(seed)
-    parts, planted, pos = [], [], 0
-
-    def emit(s, kind=None):
-        nonlocal pos
-        parts.append(s)
-        if kind:
-            planted.append((pos, pos + len(s), kind))
-        pos += len(s)
+    out = _Pages()
+    emit = out.emit
 
     for p in range(1, pages + 1):
         if style == "head":
@@ -34,7 +44,7 @@ def book(style: str, seed: int = 0, pages: int = 8):
         if style in ("dash", "bracket", "bare", "page"):
             foot = {"dash": f"- {p} -", "bracket": f"[{p}]", "bare": f"{p:>30}", "page": f"Page {p}"}[style]
             emit(foot + "\n", "page-number")
-    return "".join(parts), planted
+    return out.result()
 
 
 def test_running_heads_and_page_numbers_are_found_exactly():
@@ -91,18 +101,11 @@ def test_furniture_can_be_kept():
 
 def notes_book(seed: int, mark_style: str, short_head: bool = False):
     """Pages whose last line ends inside a hyphenated word; footnote marks in the text, the notes'
-    text at the page foot, then a page number and (next page) a running head. Returns the text,
-    the planted unread ranges, and the hyphenated words (the page's last part, the next page's
-    first part)."""
+    text at the page foot, then a page number and (next page) a running head. Returns the text
+    and the planted unread ranges."""
     rng = random.Random(seed)
-    parts, planted, split, pos = [], [], [], 0
-
-    def emit(s, kind=None):
-        nonlocal pos
-        parts.append(s)
-        if kind:
-            planted.append((pos, pos + len(s), kind))
-        pos += len(s)
+    out = _Pages()
+    emit = out.emit
 
     pages = 3 if short_head else 6
     cont = ""
@@ -128,10 +131,9 @@ def notes_book(seed: int, mark_style: str, short_head: bool = False):
         for mk in marks:
             emit(f"{mk} A note that nobody reads: " + " ".join(rng.choice(WORDS) for _ in range(5)) + ".\n", "footnote")
         emit(f"- {p} -\n", "page-number")
-        split.append(pos)
         cont = "bution of copies "
     emit(cont + "to all.\n")
-    return "".join(parts), planted
+    return out.result()
 
 
 def test_footnote_text_and_hyphens_across_pages_are_unread():
