@@ -230,8 +230,6 @@ def test_a_heading_paragraph_between_two_readings_is_not_claimed():
     """The reader skipped the heading "0. Definitions." between two paragraphs: the words lie
     between two neighbouring utterances, but a whole paragraph is no garbled edge word. A
     paragraph-initial word the recogniser lost ("The") is still claimed."""
-    from align.text.edges import EdgeParams
-
     text = ("The precise terms and conditions for copying, distribution and modification follow.\n\n"
             "0.\n\nDefinitions.\n\n"
             "\"This License\" refers to version 3 of the GNU General Public License.\n\n"
