@@ -62,14 +62,17 @@ def lines_are_phrases(original: str) -> bool:
     at least 4 non-empty lines, of which at least 80% begin with an upper-case letter or a digit
     (after leading spaces, quotes, brackets and dashes, and after an utterance id or list number
     when every line has one: "spk1_0001 Go forward.", "12. Go forward."), and at least half with
-    an upper-case letter. Texts in
-    scripts without case never qualify."""
+    an upper-case letter. Texts in scripts without case never qualify."""
     from .furniture import prompt_id_pattern
 
+    return _reads_by_line(original, prompt_id_pattern(original))
+
+
+def _reads_by_line(original: str, pat) -> bool:
+    """`lines_are_phrases`, with `pat` the text's `prompt_id_pattern` (None: lines have no ids)."""
     lines = [ln for ln in original.split("\n") if ln.strip()]
     if len(lines) < LINE_MIN_LINES:
         return False
-    pat = prompt_id_pattern(original)
     if pat is not None:
         lines = [pat.sub("", ln, count=1) for ln in lines]
     return (sum(map(_starts_line, lines)) >= LINE_CAPITAL_SHARE * len(lines)
@@ -110,7 +113,10 @@ def read_script(path: str | os.PathLike, meaningful_newlines: bool | None = Fals
     original = read_text(path, "text file")
     auto = meaningful_newlines is None
     if auto:
-        meaningful_newlines = lines_are_phrases(original)
+        from .furniture import prompt_id_pattern
+
+        pat = prompt_id_pattern(original)
+        meaningful_newlines = _reads_by_line(original, pat)
     if not meaningful_newlines:
         return original, [Phrase(0, len(original))]
     lines, pos = [], 0
@@ -119,9 +125,6 @@ def read_script(path: str | os.PathLike, meaningful_newlines: bool | None = Fals
         pos += len(line) + 1
     if not auto:
         return original, [Phrase(p, p + len(ln)) for p, ln in lines if ln.strip()]
-    from .furniture import prompt_id_pattern
-
-    pat = prompt_id_pattern(original)
     if pat is not None:
         # the ids (or list numbers) are not read: judge each line by its prompt, and give each
         # prompt its id as meta (`"meta": {"id": ["spk1_0001"]}` in its utterance), to join it
