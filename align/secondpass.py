@@ -694,12 +694,12 @@ def _split_at_sentence_ends(entries, placed, clean, sentence_ends, samples, rate
             # were the aligner's guess (edge words of the neighbour); keep the proven words only.
             # A whole sentence beyond (a noisy decode skipped it as garbage) stays: the first
             # pass placed it, and an utterance of two sentences loses less than one of them.
-            first_end = next((k for k in inner if hits and hits[0].index <= k), len(words) - 1)
-            last_end = max((k for k in inner if hits and k < hits[0].index), default=-1)
-            beyond = (last_end + 1) + (len(words) - 1 - first_end)
-            if hits and all((hits[0].index <= k) == (hits[-1].index <= k) for k in inner) and beyond <= max_guess:
+            if hits and all((hits[0].index <= k) == (hits[-1].index <= k) for k in inner):
+                # the proven sentence runs from after the last end before it to the first end in it
+                last_end = max((k for k in inner if k < hits[0].index), default=-1)
+                first_end = min((k for k in inner if k >= hits[0].index), default=len(words) - 1)
                 new = " ".join(h.word for h in hits)
-                if new != e.transcript:
+                if (last_end + 1) + (len(words) - 1 - first_end) <= max_guess and new != e.transcript:
                     stats.extended += 1
                     log.debug("second pass: fragment %d kept to one sentence: %r", i, new)
                     e = dataclasses.replace(e, transcript=new, meta=dict(e.meta))
