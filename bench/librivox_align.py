@@ -32,13 +32,18 @@ from tests.speechgen import edge_equal, words  # noqa: E402
 DATA = Path("/usr/share/pocketsphinx/test/data/librivox")
 
 
-def read_clips() -> list[tuple[str, str]]:
+def read_transcription(path: Path) -> list[tuple[str, str]]:
+    """(id, words) per line `<s> words </s> (id)` of a pocketsphinx test transcription."""
     clips = []
-    for line in (DATA / "transcription").read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         m = re.match(r"\s*<s>(.*)</s>\s*\((\S+)\)", line)
         if m:
             clips.append((m[2], " ".join(m[1].split())))
     return clips
+
+
+def read_clips() -> list[tuple[str, str]]:
+    return read_transcription(DATA / "transcription")
 
 
 def write_document(clips: list[tuple[str, str]], work: Path):

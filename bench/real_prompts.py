@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
 import subprocess
 import sys
@@ -56,13 +55,10 @@ RATE = 16000
 
 
 def _transcription(folder: Path, name: str) -> list[tuple[Path, str]]:
-    """(recording, words) per line `<s> words </s> (id)` of a pocketsphinx test transcription."""
-    out = []
-    for line in (folder / name).read_text(encoding="utf-8").splitlines():
-        m = re.match(r"\s*<s>(.*)</s>\s*\((\S+)\)", line)
-        if m:
-            out.append((folder / f"{m[2]}.wav", " ".join(m[1].split())))
-    return out
+    """(recording, words) per line of a pocketsphinx test transcription in `folder`."""
+    from librivox_align import read_transcription
+
+    return [(folder / f"{cid}.wav", text) for cid, text in read_transcription(folder / name)]
 
 
 def _cards() -> list[tuple[Path, str]]:
