@@ -12,8 +12,9 @@ that says nearly exactly the words it was placed on, 5 words or more):
 - its own level: the median score of those fragments decoded against their own words;
 - its impostor level: the same fragments decoded against a stretch of text far from their own
   (half the document away), taking the best-scoring run of two or more consecutive words the
-  decoder found there, none of them a word the fragment says. That is what chance can reach in
-  this recording with a window of text.
+  decoder found there, none of them a word the fragment says, and neither of its edge words
+  below the edge threshold the own level would set (the proof trims such words off, so it never
+  keeps that run). That is what chance can reach in this recording with a window of text.
 
 The thresholds move down only (never above the fixed ones), to the own level minus `margin`,
 but stay `impostor_margin` above the impostor level and never go below `lowest`. Every
@@ -68,16 +69,20 @@ def run_mean(hits) -> float:
     return float(np.dot(frames, [h.score for h in hits]) / max(frames.sum(), 1e-9))
 
 
-def best_subrun(hits, min_len: int = 2, exclude: frozenset = frozenset()) -> float:
+def best_subrun(hits, min_len: int = 2, exclude: frozenset = frozenset(), edge_min: float = -np.inf) -> float:
     """The best frame-weighted mean over runs of at least `min_len` consecutive hits (what edge
-    trimming could leave of them) that hold none of the words in `exclude`; -inf if none."""
+    trimming could leave of them) that hold none of the words in `exclude` and whose first and
+    last words score at least `edge_min` (the proof trims weaker edge words off: it never keeps
+    such a run); -inf if none."""
     best = -np.inf
     n = len(hits)
     for a in range(n):
+        if hits[a].score < edge_min:
+            continue
         for b in range(a, n):
             if hits[b].word in exclude:
                 break
-            if b + 1 - a >= min_len:
+            if b + 1 - a >= min_len and hits[b].score >= edge_min:
                 best = max(best, run_mean(hits[a:b + 1]))
     return float(best)
 
@@ -101,10 +106,12 @@ def sure_placements(entries, placed: dict, words_of: Callable[[int, int], list[s
 
 def calibrate(entries, placed: dict, clean_words: Sequence[str], word_at: Callable[[int], int],
               words_of: Callable[[int, int], list[str]], samples: np.ndarray, rate: int,
-              p: CalibrationParams, run_raw) -> Calibration:
+              p: CalibrationParams, run_raw, decode=None) -> Calibration:
     """Measure this recording (see the module docstring). `clean_words`: the document's words;
     `word_at(clean offset)`: index of the word there; `run_raw(tasks)`: (hits, raw) per
-    (samples, words) task, as the second pass decodes."""
+    (samples, words) task, as the second pass decodes; `decode`: the fixed ConstrainedParams,
+    when given an impostor run counts only with edge words the proof would keep at the
+    threshold the own level alone would set."""
     cal = Calibration()
     if not p.enabled:
         return cal
@@ -135,8 +142,12 @@ def calibrate(entries, placed: dict, clean_words: Sequence[str], word_at: Callab
         tasks.append((audio(i), window))
     # a word the fragment says may recur in the far stretch ("of clubs" in a list of cards): a run
     # holding one is not chance, so only runs of other words count
-    imp = [best_subrun(raw, exclude=frozenset(words)) for (_i, words), (_h, raw) in zip(sure, run_raw(tasks))
-           if raw and not any(np.isnan(h.score) for h in raw)]
+    edge_min = -np.inf
+    if decode is not None:
+        t0 = max(min(decode.min_mean_score, cal.own - p.margin), p.lowest)
+        edge_min = t0 + (decode.min_edge_score - decode.min_mean_score)
+    imp = [best_subrun(raw, exclude=frozenset(words), edge_min=edge_min)
+           for (_i, words), (_h, raw) in zip(sure, run_raw(tasks)) if raw and not any(np.isnan(h.score) for h in raw)]
     cal.impostor = max(imp) if imp else -np.inf
     return cal
 

@@ -40,7 +40,11 @@ class SecondPassParams:
     max_edge_words: int = 3             # a placed fragment is re-decoded for at most this many words left at an edge
     sentence_edge_words: int = 7        # ... or up to its sentence's start/end this near (no placed neighbour, or a far one)
     budget: float = 0.5                 # re-decode at most this share of the audio's duration (all rounds)
-    min_anchored: float = 0.3           # run only when the first pass placed this share of the fragments
+    min_anchored: float = 0.3           # re-decode between anchors only when the first pass placed this share of the fragments
+    seed: bool = True                   # ... else first seed anchors: each fragment decoded where its transcript lies
+    seed_window_words: int = 200        # ... (a located stretch of text at most this long)
+    seed_similarity: float = 0.5        # ... calibrated on seeds whose proven words the first-pass transcript says this closely
+    seed_separation: float = 0.5        # ... and used only when their own level is this far above the impostor level
     slow_ms_per_word: float = 700.0     # a placed fragment this much longer per word than its text is re-decoded
     slow_extra_words: int = 40          # ... against its text and up to this many words on each side
     split_sentences: bool = True        # cut a fragment that crosses a sentence end at the pause there
@@ -63,6 +67,7 @@ class SecondPassStats:
     rounds: int = 0
     tried: int = 0                      # constrained decodes run
     recovered: int = 0                  # unplaced fragments given a proven transcript
+    seeded: int = 0                     # ... of them by the seeding step (few first-pass anchors)
     extended: int = 0                   # placed fragments whose proven run reaches further
     rejected: int = 0                   # decodes that proved nothing (or less than the first pass)
     split: int = 0                      # fragments cut at sentence ends
@@ -72,7 +77,7 @@ class SecondPassStats:
 
     def line(self) -> str:
         return (f"second pass: {self.rounds} round(s), {self.tried} constrained decodes, {self.recovered} unplaced "
-                f"fragments recovered, {self.extended} extended, {self.split} cut at sentence ends, {self.unproven} short placements unproven and dropped, "
+                f"fragments recovered" + (f" ({self.seeded} seeded)" if self.seeded else "") + f", {self.extended} extended, {self.split} cut at sentence ends, {self.unproven} short placements unproven and dropped, "
                 f"{self.rejected} not proven "
                 f"({self.seconds:.2f} s)" + (f"; {self.calibration}" if self.calibration else ""))
 
@@ -113,15 +118,17 @@ def _words_in(clean: str, lo: int, hi: int) -> tuple[list[str], list[int]]:
     return [w for w, _, _ in toks], [s for _, s, _ in toks]
 
 
-def _sentence_edge(clean: str, lo: int, hi: int, ends: frozenset, left: bool, limit: int) -> list[str]:
+def _sentence_edge(clean: str, lo: int, hi: int, ends: frozenset, left: bool, limit: int,
+                   starts_sentence: bool = False) -> list[str]:
     """Words of clean[lo:hi] from the last sentence start in it up to hi (left) or from lo up to the
-    first sentence end in it (right), when there is one and they are at most `limit` words."""
+    first sentence end in it (right), when there is one and they are at most `limit` words.
+    `starts_sentence` (left): a sentence starts at lo (the text before it, placed, ends one)."""
     if not ends:
         return []
     words, starts = _words_in(clean, lo, hi)
     ending = [k for k in range(len(words)) if starts[k] + len(words[k]) in ends]
     if left:
-        k = (ending[-1] + 1) if ending else None
+        k = (ending[-1] + 1) if ending else (0 if starts_sentence else None)
         piece = words[k:] if k is not None and k < len(words) else []
     else:
         piece = words[:ending[0] + 1] if ending else []
@@ -200,7 +207,9 @@ def _candidates(entries, placed: dict[int, tuple[int, int]], clean: str, max_wor
             # dropped the end of a long sentence ("... these rights [or asking you to surrender the
             # rights.]").
             if (prev != i - 1 or len(left) > max_edge) and sentence_edge:
-                left = _sentence_edge(clean, lo, cs, sentence_ends, True, sentence_edge)
+                # (a placed neighbour just before whose text ends a sentence: its start is here)
+                left = _sentence_edge(clean, lo, cs, sentence_ends, True, sentence_edge,
+                                      prev == i - 1 and lo in sentence_ends)
             if (nxt != i + 1 or len(right) > max_edge) and sentence_edge:
                 right = _sentence_edge(clean, ce, hi, sentence_ends, False, sentence_edge)
             n_words = len(_words_in(clean, cs, ce)[0])
@@ -392,12 +401,19 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
             spoken = sum(1 for e in entries if e.transcript.strip())
             if _round == 0 and len(placed) < params.min_anchored * max(spoken, 1):
                 # Islands of confidence need islands: with few anchors the windows are long and
-                # many, and short common word runs could be "proven" by chance in bad audio.
-                log.info("second pass: the first pass placed only %d of %d fragments (needs %.0f%%): no "
-                         "re-decoding; every placement must be proven", len(placed), spoken, 100.0 * params.min_anchored)
-                few_anchors = True
-                break
-            if _round == 0 and params.calibrate.enabled:
+                # many, and short common word runs could be "proven" by chance in bad audio. The
+                # seeding step first looks for anchors where the garbled transcripts point.
+                seeded = _seed(entries, placed, clean, samples, rate, params, stats, run) if params.seed else None
+                if seeded is not None:
+                    entries, params = seeded
+                    placed = align_fn(entries)
+                if len(placed) < params.min_anchored * max(spoken, 1):
+                    log.info("second pass: the first pass placed only %d of %d fragments (needs %.0f%%): no "
+                             "re-decoding; every placement must be proven", len(placed), spoken,
+                             100.0 * params.min_anchored)
+                    few_anchors = True
+                    break
+            elif _round == 0 and params.calibrate.enabled:
                 params = _calibrated(entries, placed, clean, samples, rate, params, stats, run)
             cands = [c for c in _candidates(entries, placed, clean, params.decode.max_window_words,
                                             params.max_edge_words, params.slow_ms_per_word, params.slow_extra_words,
@@ -523,11 +539,112 @@ def _calibrated(entries, placed, clean, samples, rate, params: SecondPassParams,
 
     words, starts = _words_in(clean, 0, len(clean))
     cal = proofcal.calibrate(entries, placed, words, lambda off: max(0, bisect.bisect_right(starts, off) - 1),
-                             lambda a, b: _words_in(clean, a, b)[0], samples, rate, params.calibrate, counted)
+                             lambda a, b: _words_in(clean, a, b)[0], samples, rate, params.calibrate, counted,
+                             params.decode)
     decode, phrase_min = proofcal.apply(cal, params.decode, params.phrase_min_score, params.calibrate)
     stats.calibration = cal.line()
     log.info("second pass: %s", stats.calibration)
     return dataclasses.replace(params, decode=decode, phrase_min_score=phrase_min)
+
+
+def _seed(entries, placed, clean, samples, rate, params: SecondPassParams, stats, run_raw):
+    """(entries, params) with anchors for a recording the first pass could hardly place, or None.
+
+    Each unplaced fragment whose transcript points at one stretch of the text
+    (`_locate_transcript`: rare words in order, at most `seed_window_words` long) is decoded
+    against that stretch. The proof's thresholds are calibrated on the seeds whose decoded run the
+    first-pass transcript itself half says (two decodes of the same audio, one free and one
+    constrained, agreeing: the position is sure) with their words as the own text, as
+    `_calibrated` does with sure placements. A recording whose own level is not
+    `seed_separation` above what chance reaches (the text does not belong to the audio, or the
+    audio is beyond the acoustic model) seeds nothing. Then every seed's proven run replaces its
+    transcript, as in a round."""
+    import bisect
+
+    from rapidfuzz.distance import Levenshtein
+
+    from . import proofcal
+
+    t0 = time.perf_counter()
+    words, starts = _words_in(clean, 0, len(clean))
+    seeds = []
+    for i, e in enumerate(entries):
+        if i in placed or e.end - e.start < 300:
+            continue
+        at = _locate_transcript(e.transcript.lower().split(), words, e.end - e.start, params.locate_margin)
+        if at is not None and at[1] - at[0] <= params.seed_window_words:
+            seeds.append((i, at))
+    if len(seeds) < 2:
+        return None
+
+    def audio(i):
+        e = entries[i]
+        return samples[int(e.start * rate / 1000):int(e.end * rate / 1000)]
+
+    def sure(batch, decoded):
+        """The seeds of `batch` sure enough to calibrate on: (fragment, clean span of its run, run)."""
+        out = []
+        for (i, (a, _b)), (_h, raw) in zip(batch, decoded):
+            run = [h.word for h in raw]
+            if len(run) < params.calibrate.min_words or any(h.score != h.score for h in raw):
+                continue
+            if Levenshtein.normalized_similarity(entries[i].transcript.lower().split(), run) >= params.seed_similarity:
+                k0, k1 = a + raw[0].index, a + raw[-1].index
+                out.append((i, (starts[k0], starts[k1] + len(words[k1])), run))
+        return out
+
+    # The shortest seeds first, with exact scores (no Acceptance: the thresholds are not known
+    # yet), until enough are sure to calibrate on; the rest once the thresholds are known, when
+    # the phone decode can mostly be left out.
+    seeds.sort(key=lambda s: (entries[s[0]].end - entries[s[0]].start, s[0]))
+    batch = 2 * params.calibrate.fragments
+    decoded: dict[int, list] = {}
+    found: list = []
+    k = 0
+    while k < len(seeds) and len(found) < params.calibrate.fragments:
+        part = seeds[k:k + batch]
+        got = run_raw([(audio(i), words[a:b]) for i, (a, b) in part])
+        stats.tried += len(part)
+        decoded.update((i, raw) for (i, _at), (_h, raw) in zip(part, got))
+        found += sure(part, got)
+        k += batch
+    sure_entries = list(entries)
+    for i, _span, run in found:
+        sure_entries[i] = dataclasses.replace(entries[i], transcript=" ".join(run))
+
+    def counted(tasks):
+        stats.tried += len(tasks)
+        return run_raw(tasks)
+
+    cal = proofcal.calibrate(sure_entries, {i: span for i, span, _run in found}, words,
+                             lambda off: max(0, bisect.bisect_right(starts, off) - 1),
+                             lambda a, b: _words_in(clean, a, b)[0], samples, rate, params.calibrate, counted,
+                             params.decode)
+    # chance must be measured, and the recording's own words must score clearly above it
+    clean_own = cal.fragments and cal.impostor != cal.impostor and cal.own >= params.calibrate.clean_level
+    if not clean_own and not (cal.fragments and cal.own >= cal.impostor + params.seed_separation):
+        log.info("second pass: seeding: %d located fragments, %s: own text not clearly above chance, no seeds",
+                 len(seeds), cal.line())
+        return None
+    decode, phrase_min = proofcal.apply(cal, params.decode, params.phrase_min_score, params.calibrate)
+    params = dataclasses.replace(params, decode=decode, phrase_min_score=phrase_min)
+    stats.calibration = cal.line()
+    rest = seeds[k:]
+    got = run_raw([(audio(i), words[a:b], 0, None, False, Acceptance(params.decode, params.decode.min_words))
+                   for i, (a, b) in rest]) if rest else []
+    stats.tried += len(rest)
+    decoded.update((i, raw) for (i, _at), (_h, raw) in zip(rest, got))
+    out = list(entries)
+    for i, _at in sorted(seeds):
+        raw = decoded[i]
+        hits = prove(raw, params.decode) if raw and not any(h.score != h.score for h in raw) else []
+        if hits:
+            out[i] = _replace(entries[i], hits, params)
+            stats.recovered += 1
+            stats.seeded += 1
+    log.info("second pass: seeding: %d located fragments, %d proven (%.2f s); %s", len(seeds), stats.seeded,
+             time.perf_counter() - t0, cal.line())
+    return out, params
 
 
 def _verify_short(entries, placed, clean, samples, rate, params, stats, run_raw, every=False,

@@ -146,7 +146,7 @@ def run_one(bench: Path, workers: int, extra: list[str], keep: Path | None = Non
 
     res = evaluate(truth, aligned, tlog["fragments"])
     times = parse_times(proc.stderr)
-    m = re.search(r"second pass: .*\(([\d.]+) s\)", proc.stderr)
+    m = re.search(r"second pass: \d+ round.*\(([\d.]+) s\)", proc.stderr)
     if m:
         times["second_pass"] = float(m[1])
     dur = truth["duration_s"]

@@ -278,6 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--second-pass-no-calibrate", action="store_true",
                    help="keep the proof's thresholds fixed: do not lower them for a recording whose own certain "
                    "words score low (telephone band, noise, reverberation)")
+    g.add_argument("--second-pass-no-seed", action="store_true",
+                   help="when the first pass placed under 30%% of the fragments, do not look for anchors where "
+                   "the garbled transcripts point (then nothing is re-decoded)")
 
     g = p.add_argument_group("output", "metrics are fractions (1.0 = 100%), tlen/mlen are character counts; "
                              "a bound of 0 is a real bound")
@@ -390,7 +393,8 @@ def config_from_args(args: argparse.Namespace):
 
     second = SecondPassParams(enabled=not args.no_second_pass, max_rounds=args.second_pass_rounds,
                               decode=ConstrainedParams(min_mean_score=args.second_pass_min_score),
-                              calibrate=CalibrationParams(enabled=not args.second_pass_no_calibrate))
+                              calibrate=CalibrationParams(enabled=not args.second_pass_no_calibrate),
+                              seed=not args.second_pass_no_seed)
     import os
 
     run = RunOptions(force=args.force, show_progress=not args.no_progress, ignore_missing=args.ignore_missing,

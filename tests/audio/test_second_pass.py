@@ -497,3 +497,115 @@ def test_an_edge_word_before_a_late_fragment_start_is_found_in_the_pause(four_se
     new, _ = second_pass(entries, _gap_placer(ct, alphabet), ct.clean, four_sentences.samples,
                          four_sentences.rate, spec, off, sentence_ends=sentence_ends(ct))
     assert new[2].transcript == late.transcript and new[2].start == late.start
+
+
+def test_candidates_reach_a_sentence_start_right_after_a_placed_neighbour():
+    """Fragment 0 is placed on "aa bb", which ends a sentence; fragment 1 on "gg hh". The four
+    words between are more than a short edge, but they are the start of fragment 1's sentence:
+    its window reaches back to them (never further: "bb" is fragment 0's)."""
+    clean = "aa bb cc dd ee ff gg hh"
+    entries = [TranscriptEntry(0, 1000, "x"), TranscriptEntry(1500, 2500, "y")]
+    placed = {0: (0, 5), 1: (18, 23)}
+    cands = {c[0]: c for c in _candidates(entries, placed, clean, max_words=100, sentence_ends=frozenset({5}),
+                                          sentence_edge=7)}
+    assert clean[cands[1][1]:cands[1][2]].split() == ["cc", "dd", "ee", "ff", "gg", "hh"]
+    # no sentence end where fragment 0's text ends: the four words may be anything (a left-out line)
+    assert 1 not in {c[0] for c in _candidates(entries, placed, clean, max_words=100, sentence_ends=frozenset({23}),
+                                               sentence_edge=7)}
+    # an unplaced fragment between the two: the words may be its own, not fragment 2's sentence start
+    entries3 = [entries[0], TranscriptEntry(1100, 1400, "z"), entries[1]]
+    cands = {c[0]: c for c in _candidates(entries3, {0: (0, 5), 2: (18, 23)}, clean, max_words=100,
+                                          sentence_ends=frozenset({5}), sentence_edge=7)}
+    assert 2 not in cands and cands[1][1:3] == (5, 18)
+
+
+# First-pass transcripts of the four sentences, half their words wrong (what pocketsphinx makes
+# of reverberant telephone speech in noise)
+GARBLED = ["of quick brown that jumps or the lazy of", "a we hold the truths to the self of",
+           "for software of a matter the liberty or price", "the call me of when the have a moment"]
+
+
+def test_few_anchors_are_seeded_where_the_garbled_transcripts_point(four_sentences, doc, spec):
+    from align.proofcal import CalibrationParams
+
+    original, ct, alphabet = doc
+    entries = [dataclasses.replace(e, transcript=g) for e, g in zip(_true_entries(four_sentences), GARBLED)]
+    real = _placer(ct, alphabet)
+
+    def placed(es):
+        # planted: the first pass placed none of the garbled transcripts (too few anchors for the
+        # rounds); proven transcripts are placed by the real aligner
+        return {} if [e.transcript for e in es] == GARBLED else real(es)
+
+    # (the test document is short: impostor windows of 12 words fit three times into it)
+    params = SecondPassParams(calibrate=CalibrationParams(impostor_words=12))
+    new, stats = second_pass(entries, placed, ct.clean, four_sentences.samples, four_sentences.rate, spec, params)
+    assert stats.seeded >= 2
+    result = align_transcripts(new, ct, alphabet, AlignParams(merge=MergeParams(enabled=False)))
+    got = {u.fragment: u.aligned for u in result.utterances}
+    assert len(got) == 4
+    for k, sentence in enumerate(SENTENCES):
+        truth = words(sentence)
+        said = got[k].split()
+        assert " ".join(said) in " ".join(truth) and len(said) >= len(truth) - 2, (k, got[k])
+    assert not any(w in " ".join(got.values()) for w in ("preface", "chapter", "harbours"))
+    # off: the few-anchors rule stands, nothing is re-decoded
+    new, stats = second_pass(entries, placed, ct.clean, four_sentences.samples, four_sentences.rate, spec,
+                             dataclasses.replace(params, seed=False))
+    assert stats.seeded == 0 and [e.transcript for e in new] == GARBLED
+
+
+def _planted_seeding(own_score: float, chance_score: float):
+    """Six fragments, each saying 6 words of a 200-word text (w0 w1 ...) and transcribed exactly
+    (so each points at its words), and a fake decoder: in a fragment's audio (known by its
+    length) a window holding that fragment's words yields them at `own_score`; any other window
+    yields its first 4 words at `chance_score`. Returns _seed's result and the fragments' words."""
+    import numpy as np
+
+    from align.proofcal import run_mean
+    from align.secondpass import SecondPassStats, _seed
+    from align.stt.constrained import WordHit
+
+    words_ = [f"w{k}" for k in range(200)]
+    clean = " ".join(words_)
+    rate = 1000
+    said = {f: words_[30 * f + 5:30 * f + 11] for f in range(6)}
+    entries, t = [], 0
+    for f in range(6):
+        dur = 2000 + 100 * f
+        entries.append(TranscriptEntry(t, t + dur, " ".join(said[f])))
+        t += dur + 500
+    by_len = {int(e.end - e.start): f for f, e in enumerate(entries)}
+
+    def run_raw(tasks):
+        out = []
+        for task in tasks:
+            samples, window = task[0], list(task[1])
+            mine = said[by_len[len(samples)]]
+            if mine[0] in window and window[window.index(mine[0]):window.index(mine[0]) + 6] == mine:
+                k, run, score = window.index(mine[0]), mine, own_score
+            else:
+                k, run, score = 0, window[:4], chance_score
+            out.append(([], [WordHit(k + j, w, 300 * j, 300 * (j + 1), score) for j, w in enumerate(run)]))
+        return out
+
+    assert run_mean(run_raw([(np.zeros(2000), said[0])])[0][1]) == own_score
+    stats = SecondPassStats()
+    got = _seed(entries, {}, clean, np.zeros(t, np.int16), rate, SecondPassParams(), stats, run_raw)
+    return got, stats, said
+
+
+def test_seeding_proves_what_scores_clearly_above_chance():
+    got, stats, said = _planted_seeding(-2.6, -4.5)
+    assert got is not None
+    new, params = got
+    assert [e.transcript for e in new] == [" ".join(said[f]) for f in range(6)] and stats.seeded == 6
+    # calibrated on the recording: own level -2.6, so the proof's threshold moved down to -3.1
+    assert abs(params.decode.min_mean_score - (-3.1)) < 1e-9
+
+
+def test_seeding_refuses_when_the_own_text_scores_no_better_than_chance():
+    """Wrong text, or audio the acoustic model cannot follow: a fragment's "own" words score what
+    any other window's do. Nothing is seeded (the few-anchors rule stands)."""
+    got, stats, _said = _planted_seeding(-3.0, -3.0)
+    assert got is None and stats.seeded == 0

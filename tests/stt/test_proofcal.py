@@ -25,6 +25,10 @@ def test_best_subrun_is_the_best_mean_over_runs_without_excluded_words():
     assert math.isclose(best_subrun(h, exclude=frozenset({"c"})), -2.0)      # only a-b is left
     assert math.isclose(best_subrun(h, exclude=frozenset({"b"})), -1.1)      # c-d
     assert best_subrun(h[:1]) == -math.inf
+    # edge words under `edge_min` are trimmed by the proof: no run may start or end on one
+    assert math.isclose(best_subrun(h, edge_min=-1.5), -1.1)                  # c-d; a-b-c-d is lower
+    assert math.isclose(best_subrun(h, edge_min=-1.5, exclude=frozenset({"d"})), -5.0 / 3)   # a-b-c
+    assert best_subrun(h, edge_min=-0.5) == -math.inf
 
 
 def test_thresholds_move_down_only_and_stay_above_chance():
@@ -80,6 +84,13 @@ def test_calibrate_measures_own_and_impostor_levels_on_sure_placements():
     assert math.isclose(cal.impostor, -3.25)    # t150 (-2.0) with a -4.5 neighbour, the best run of two
     # own level - margin = -2.915, but chance reached -3.25: the threshold stays 0.4 above it
     assert math.isclose(thresholds(cal, -1.6, P), -2.85)
+    # with the proof's parameters, a run counts only with edge words the proof would keep (at the
+    # threshold the own level sets, -2.915, edges go down to -3.515): the -4.5 neighbour is trimmed
+    # off, and t150 alone is no run of two. Chance reached nothing: the own level decides.
+    cal = calibrate(entries, placed, words, lambda off: int(np.searchsorted(starts, off, side="right") - 1),
+                    lambda a, b: clean[a:b].split(), np.zeros(16000 * 40, np.int16), 16000, P, run_raw,
+                    ConstrainedParams())
+    assert cal.impostor == -math.inf and math.isclose(thresholds(cal, -1.6, P), -2.915)
     # a transcript unlike its placed words is not sure: with all of them garbled, nothing is measured
     garbled = [TranscriptEntry(e.start, e.end, "x y z q r s") for e in entries]
     assert calibrate(garbled, placed, words, lambda off: 0, lambda a, b: clean[a:b].split(),
