@@ -39,6 +39,8 @@ class SecondPassParams:
     max_rounds: int = 3                 # re-decode and re-align at most this often
     max_edge_words: int = 3             # a placed fragment is re-decoded for at most this many words left at an edge
     sentence_edge_words: int = 7        # ... or up to its sentence's start/end this near (no placed neighbour, or a far one)
+    sentence_edge_floor: float = 3.0    # decoded words the proof trimmed that reach the run's own sentence start (end),
+                                        # at most max_edge_words, join it with a mean this far below the mean threshold
     budget: float = 0.5                 # re-decode at most this share of the audio's duration (all rounds)
     min_anchored: float = 0.3           # re-decode between anchors only when the first pass placed this share of the fragments
     seed: bool = True                   # ... else first seed anchors: each fragment decoded where its transcript lies
@@ -258,6 +260,7 @@ class _Part:
     words: tuple            # the grammar's window
     n_edge: int = 0         # left: the window's first n_edge words are the edge words sought; right: its last
     narrowed: bool = False  # whole: the window is the stretch of the candidate's where the transcript matches
+    offsets: tuple = ()     # clean start offset of each window word
 
 
 def _is_slow(e: TranscriptEntry, n_words: int, params: SecondPassParams) -> bool:
@@ -281,34 +284,89 @@ def _edge_parts(e: TranscriptEntry, clean: str, lo: int, hi: int, span, params: 
             # that stretch is searched
             at = _locate_transcript(e.transcript.lower().split(), words, dur, params.locate_margin)
             if at is not None and at[1] - at[0] < len(words):
-                return [_Part("whole", 0.0, dur, tuple(words[at[0]:at[1]]), narrowed=True)]
-        return [_Part("whole", 0.0, dur, tuple(words))]
+                return [_Part("whole", 0.0, dur, tuple(words[at[0]:at[1]]), narrowed=True,
+                              offsets=tuple(starts[at[0]:at[1]]))]
+        return [_Part("whole", 0.0, dur, tuple(words), offsets=tuple(starts))]
     cs, ce = span
     # The VAD may have heard the edge words too late to open (or too weak to keep) the fragment:
     # in noise a fragment starts up to 2 s after its sentence. A decode for edge words reaches into
     # the quiet before (after) the fragment, `free` ms of it: never into a neighbouring fragment.
     reach = (free[0] if lo < cs else 0.0, free[1] if ce < hi else 0.0)
-    whole = [_Part("whole", -reach[0], dur + reach[1], tuple(words))]
-    placed = _words_in(clean, cs, ce)[0]
+    whole = [_Part("whole", -reach[0], dur + reach[1], tuple(words), offsets=tuple(starts))]
+    placed, placed_at = _words_in(clean, cs, ce)
     if not (lo <= cs and ce <= hi) or not placed or _is_slow(e, len(placed), params):
         return whole
     if any(lo <= a and a <= cs and ce <= b and b <= hi for a, b in phrase_spans):
         return whole
-    left, right = _words_in(clean, lo, cs)[0], _words_in(clean, ce, hi)[0]
+    (left, left_at), (right, right_at) = _words_in(clean, lo, cs), _words_in(clean, ce, hi)
     parts = []
-    for side, edge in (("left", left), ("right", right)):
+    for side, edge, edge_at in (("left", left, left_at), ("right", right, right_at)):
         if not edge:
             continue
         region = params.edge_region_ms + params.edge_word_ms * len(edge)
         # the placed words such a stretch can hold, at 6 words a second
-        ctx = placed[:int(region * 6 / 1000) + 1] if side == "left" else placed[-(int(region * 6 / 1000) + 1):]
+        m = int(region * 6 / 1000) + 1
         if side == "left":
-            parts.append(_Part(side, -reach[0], region, tuple(edge + ctx), len(edge)))
+            parts.append(_Part(side, -reach[0], region, tuple(edge + placed[:m]), len(edge),
+                               offsets=tuple(edge_at + placed_at[:m])))
         else:
-            parts.append(_Part(side, dur - region, dur + reach[1], tuple(ctx + edge), len(edge)))
+            parts.append(_Part(side, dur - region, dur + reach[1], tuple(placed[-m:] + edge), len(edge),
+                               offsets=tuple(placed_at[-m:] + edge_at)))
     if sum(min(p.b_ms, dur) - max(p.a_ms, 0.0) for p in parts) > 0.7 * dur:
         return whole
     return parts
+
+
+def _sentence_positions(clean: str, sentence_ends: frozenset) -> dict[int, tuple[int, int]]:
+    """Clean start offset of each word -> (words before it in its sentence, words after it)."""
+    words, starts = _words_in(clean, 0, len(clean))
+    out: dict[int, tuple[int, int]] = {}
+    first = 0
+    for k in range(len(words)):
+        if k == len(words) - 1 or starts[k] + len(words[k]) in sentence_ends:
+            for j in range(first, k + 1):
+                out[starts[j]] = (j - first, k - j)
+            first = k + 1
+    return out
+
+
+def _to_sentence_edges(offsets, hits, raw, positions: dict, limit: int, floor: float, slack: int = 1) -> list:
+    """`hits` (the run `prove` kept of `raw`, a decode against a window whose words start at
+    clean `offsets`) grown over the decoded words the proof trimmed off an edge, when those
+    reach the start (end) of the kept run's own sentence, or `slack` words short of it: at most
+    `limit` words, with a frame-weighted mean of at least `floor`. `positions`:
+    `_sentence_positions`.
+
+    In noise a sentence's first words ("For the | developers' and authors' protection") score
+    under the edge threshold though the decoder placed them in the audio before the proven
+    words, and the sentence came out two or three words short. The decode forcing them there
+    (the grammar offered garbage instead) and the text's own structure (they complete the proven
+    sentence) together are the evidence. Unspoken text is never a part of a proven sentence: a
+    header, a page line or a left-out passage is a sentence (or a phrase) of its own."""
+    if not hits or not raw or not offsets or not positions or any(h.score != h.score for h in raw):
+        return hits
+
+    def plausible(ext):
+        # a word stretched over other speech (a whole sentence the VAD joined on, absorbed into
+        # "when") is no evidence: each word at most 250 ms plus 100 ms a letter
+        return run_mean(ext) >= floor and all(h.end_ms - h.start_ms <= 250.0 + 100.0 * len(h.word) for h in ext)
+
+    a = hits[0].index - raw[0].index
+    b = raw[-1].index - hits[-1].index
+    out = list(hits)
+    if 0 < a <= limit:
+        ext = list(raw[:a])
+        before = positions.get(offsets[ext[0].index])
+        kept = positions.get(offsets[hits[0].index])
+        if before and kept and before[0] <= slack and kept[0] == before[0] + a and plausible(ext):
+            out = ext + out
+    if 0 < b <= limit:
+        ext = list(raw[len(raw) - b:])
+        after = positions.get(offsets[ext[-1].index])
+        kept = positions.get(offsets[hits[-1].index])
+        if after and kept and after[1] <= slack and kept[1] == after[1] + b and plausible(ext):
+            out = out + ext
+    return out
 
 
 def _quiet_cut(samples: np.ndarray, at: int, lo: int, hi: int, rate: int, reach_ms: float = 250.0) -> int:
@@ -365,6 +423,11 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
     local = None
 
     fixed = params.decode    # the workers prove with these; a calibration re-proves their raw scores
+    positions = _sentence_positions(clean, sentence_ends) if sentence_ends else {}
+
+    def grow(part, hits, raw):
+        return _to_sentence_edges(part.offsets, hits, raw, positions, params.max_edge_words,
+                                  params.decode.min_mean_score - params.sentence_edge_floor)
 
     def reprove(result):
         hits, raw = result
@@ -479,7 +542,10 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
             with progress(total=len(cands), enabled=show_progress, desc="second pass", unit="fragment") as bar:
                 for (i, lo, hi, cur), parts in zip(cands, plans):
                     bar.update(1)
-                    done = [(part, *next(results)) for part in parts]
+                    done = []
+                    for part in parts:
+                        hits, raw = next(results)
+                        done.append((part, grow(part, hits, raw), raw))
                     if log.isEnabledFor(logging.DEBUG):
                         for part, hits, raw in done:
                             log.debug("second pass: fragment %d (%.0f-%.0f ms, %d words placed) %s %.0f-%.0f ms, "

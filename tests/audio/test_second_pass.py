@@ -609,3 +609,40 @@ def test_seeding_refuses_when_the_own_text_scores_no_better_than_chance():
     any other window's do. Nothing is seeded (the few-anchors rule stands)."""
     got, stats, _said = _planted_seeding(-3.0, -3.0)
     assert got is None and stats.seeded == 0
+
+
+def test_trimmed_words_that_complete_the_proven_sentence_are_kept():
+    """Planted decode: "for the developers and authors protection" after a sentence "... it." The
+    proof trimmed "the developers" (weak in noise); they reach one word short of the sentence
+    start, so they join the run. Words of the previous sentence, a run missing two words of its
+    sentence, a stretched word or a very weak mean do not."""
+    from align.secondpass import _sentence_positions, _to_sentence_edges
+    from align.stt.constrained import WordHit
+
+    clean = "modify it for the developers and authors protection"
+    ends = frozenset({9, len(clean)})                         # after "modify it", and at the end
+    pos = _sentence_positions(clean, ends)
+    offsets = [m.start() for m in __import__("re").finditer(r"\S+", clean)]
+    assert pos[offsets[2]] == (0, 5) and pos[offsets[1]] == (1, 0)
+
+    def hits(idx, scores, ms=300):
+        return [WordHit(k, clean.split()[k], 1000 + j * ms, 1000 + (j + 1) * ms, s) for j, (k, s) in enumerate(zip(idx, scores))]
+
+    raw = hits([3, 4, 5, 6, 7], [-4.3, -4.6, -1.9, -1.4, -2.9])
+    proven = raw[2:]
+    grown = _to_sentence_edges(offsets, proven, raw, pos, 3, -5.5)
+    assert [h.word for h in grown] == ["the", "developers", "and", "authors", "protection"]
+    assert _to_sentence_edges(offsets, proven, raw, pos, 3, -4.0) == proven           # too weak
+    assert _to_sentence_edges(offsets, proven, raw, pos, 1, -5.5) == proven           # more than the limit
+    # from the previous sentence's last word: not the same sentence
+    raw2 = hits([1, 2, 3, 4, 5, 6, 7], [-4.0, -4.0, -4.3, -4.6, -1.9, -1.4, -2.9])
+    assert _to_sentence_edges(offsets, raw2[4:], raw2, pos, 5, -9.0) == raw2[4:]
+    # two words short of the sentence start ("developers and ..." missing "for the"): kept as proven
+    raw3 = hits([4, 5, 6, 7], [-4.6, -1.9, -1.4, -2.9])
+    assert _to_sentence_edges(offsets, raw3[1:], raw3, pos, 3, -9.0) == raw3[1:]
+    # a word stretched over two seconds of other speech is no evidence
+    long = [WordHit(3, "the", -1000, 1000, -3.0)] + hits([4, 5, 6, 7], [-3.0, -1.9, -1.4, -2.9])
+    assert _to_sentence_edges(offsets, long[2:], long, pos, 3, -9.0) == long[2:]
+    # the end of the sentence: "protection" trimmed, it is the sentence's last word
+    raw4 = hits([5, 6, 7], [-1.9, -1.4, -4.0])
+    assert [h.word for h in _to_sentence_edges(offsets, raw4[:2], raw4, pos, 3, -5.5)][-1] == "protection"
