@@ -646,3 +646,44 @@ def test_trimmed_words_that_complete_the_proven_sentence_are_kept():
     # the end of the sentence: "protection" trimmed, it is the sentence's last word
     raw4 = hits([5, 6, 7], [-1.9, -1.4, -4.0])
     assert [h.word for h in _to_sentence_edges(offsets, raw4[:2], raw4, pos, 3, -5.5)][-1] == "protection"
+
+
+def test_an_unproven_run_is_kept_only_well_above_chance_on_its_own_audio():
+    """Planted decodes. A whole decode failed the recording's threshold (-2.84) with a run at
+    -3.0 (a harder voice than the calibration's): it is compared with the best run a decode of
+    far text reaches on the same audio, and kept only 0.8 above it."""
+    import numpy as np
+
+    from align.secondpass import SecondPassStats, _Part, _beat_chance, _local_candidate
+    from align.stt.constrained import WordHit
+
+    def hits(ws, scores, first=0):
+        return [WordHit(first + k, w, 300 * k, 300 * (k + 1), s) for k, (w, s) in enumerate(zip(ws, scores))]
+
+    params = SecondPassParams(decode=ConstrainedParams(min_mean_score=-2.84, min_edge_score=-3.44))
+    said = "some devices are designed to deny users".split()
+    raw = hits(said, [-4.5, -3.1, -2.9, -2.8, -3.2, -3.0, -3.0])
+    run = _local_candidate(raw, params)
+    assert [h.word for h in run] == said[1:]                       # "some" under the edge threshold
+    assert _local_candidate(hits(said, [-3.6] * 7), params) == []   # under calibrate.lowest (-3.2)
+    assert _local_candidate(raw[:4], params) == []                  # too short
+    assert _local_candidate(hits(said, [float("nan")] * 7), params) == []
+
+    clean = " ".join(f"w{k}" for k in range(200))
+    entries = [TranscriptEntry(1000, 4000, "x")]
+    part = _Part("whole", 0.0, 3000.0, tuple(said))
+    seen = []
+
+    def run_raw(level):
+        def run(tasks):
+            seen.extend(list(t[1]) for t in tasks)
+            return [([], hits(list(t[1])[:4], [level, level + 0.2, level, level])) for t in tasks]
+        return run
+
+    samples = np.zeros(16000 * 5, np.int16)
+    stats = SecondPassStats()
+    kept = _beat_chance([((0, 0, 30, 0), part, run)], entries, clean, samples, 16000, params, stats, run_raw(-4.0))
+    assert [k[2] for k in kept] == [run]
+    assert seen[0][0] == "w100"                                    # far text: half the document away
+    kept = _beat_chance([((0, 0, 30, 0), part, run)], entries, clean, samples, 16000, params, stats, run_raw(-3.4))
+    assert kept == [] and stats.rejected == 1                       # chance -3.3: -3.0 is not 0.8 above it
