@@ -324,6 +324,26 @@ def _edge_parts(e: TranscriptEntry, clean: str, lo: int, hi: int, span, params: 
     return parts
 
 
+def _stretched(h) -> bool:
+    """A decoded word far longer than anyone says it (over 250 ms plus 100 ms a letter): the
+    forced alignment stretched it over other speech or noise."""
+    return h.end_ms - h.start_ms > 250.0 + 100.0 * len(h.word)
+
+
+def _unstretched(hits, min_words: int) -> list:
+    """A proven run without stretched words at its edges ([] when fewer than `min_words` stay).
+    An edge word that reaches into speech the VAD missed (the next sentence, heard as "patents"
+    over 1.5 s) must not move the fragment's edge there."""
+    a, b = 0, len(hits)
+    while a < b and _stretched(hits[a]):
+        a += 1
+    while b > a and _stretched(hits[b - 1]):
+        b -= 1
+    if (a, b) == (0, len(hits)):
+        return hits
+    return list(hits[a:b]) if b - a >= min_words else []
+
+
 def _sentence_positions(clean: str, sentence_ends: frozenset) -> dict[int, tuple[int, int]]:
     """Clean start offset of each word -> (words before it in its sentence, words after it)."""
     words, starts = _words_in(clean, 0, len(clean))
@@ -355,8 +375,8 @@ def _to_sentence_edges(offsets, hits, raw, positions: dict, limit: int, floor: f
 
     def plausible(ext):
         # a word stretched over other speech (a whole sentence the VAD joined on, absorbed into
-        # "when") is no evidence: each word at most 250 ms plus 100 ms a letter
-        return run_mean(ext) >= floor and all(h.end_ms - h.start_ms <= 250.0 + 100.0 * len(h.word) for h in ext)
+        # "when") is no evidence
+        return run_mean(ext) >= floor and not any(_stretched(h) for h in ext)
 
     a = hits[0].index - raw[0].index
     b = raw[-1].index - hits[-1].index
@@ -433,8 +453,8 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
     positions = _sentence_positions(clean, sentence_ends) if sentence_ends else {}
 
     def grow(part, hits, raw):
-        return _to_sentence_edges(part.offsets, hits, raw, positions, params.max_edge_words,
-                                  params.decode.min_mean_score - params.sentence_edge_floor)
+        return _to_sentence_edges(part.offsets, _unstretched(hits, params.decode.min_words), raw, positions,
+                                  params.max_edge_words, params.decode.min_mean_score - params.sentence_edge_floor)
 
     def reprove(result):
         hits, raw = result
