@@ -330,20 +330,6 @@ def _stretched(h) -> bool:
     return h.end_ms - h.start_ms > 250.0 + 100.0 * len(h.word)
 
 
-def _unstretched(hits, min_words: int) -> list:
-    """A proven run without stretched words at its edges ([] when fewer than `min_words` stay).
-    An edge word that reaches into speech the VAD missed (the next sentence, heard as "patents"
-    over 1.5 s) must not move the fragment's edge there."""
-    a, b = 0, len(hits)
-    while a < b and _stretched(hits[a]):
-        a += 1
-    while b > a and _stretched(hits[b - 1]):
-        b -= 1
-    if (a, b) == (0, len(hits)):
-        return hits
-    return list(hits[a:b]) if b - a >= min_words else []
-
-
 def _sentence_positions(clean: str, sentence_ends: frozenset) -> dict[int, tuple[int, int]]:
     """Clean start offset of each word -> (words before it in its sentence, words after it)."""
     words, starts = _words_in(clean, 0, len(clean))
@@ -453,7 +439,7 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
     positions = _sentence_positions(clean, sentence_ends) if sentence_ends else {}
 
     def grow(part, hits, raw):
-        return _to_sentence_edges(part.offsets, _unstretched(hits, params.decode.min_words), raw, positions,
+        return _to_sentence_edges(part.offsets, hits, raw, positions,
                                   params.max_edge_words, params.decode.min_mean_score - params.sentence_edge_floor)
 
     def reprove(result):

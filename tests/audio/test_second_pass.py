@@ -688,18 +688,3 @@ def test_an_unproven_run_is_kept_only_well_above_chance_on_its_own_audio():
     kept = _beat_chance([((0, 0, 30, 0), part, run)], entries, clean, samples, 16000, params, stats, run_raw(-3.4))
     assert kept == [] and stats.rejected == 1                       # chance -3.3: -3.0 is not 0.8 above it
 
-
-def test_a_stretched_edge_word_is_cut_off_the_proven_run():
-    """A word far longer than anyone says it (the decoder stretched it over speech the VAD
-    missed) must not move a fragment's edge there; inner words are left alone."""
-    from align.secondpass import _unstretched
-    from align.stt.constrained import WordHit
-
-    run = [WordHit(0, "by", 0, 200, -1.0), WordHit(1, "software", 200, 700, -1.0),
-           WordHit(2, "free", 700, 1000, -1.0), WordHit(3, "patents", 1000, 3000, -1.0)]
-    assert [h.word for h in _unstretched(run, 3)] == ["by", "software", "free"]
-    assert _unstretched(run, 4) == []                                      # too short without it
-    ok = run[:3] + [WordHit(3, "patents", 1000, 1900, -1.0)]               # 900 ms: 250 + 7 letters x 100 allows it
-    assert _unstretched(ok, 3) == ok
-    inner = [run[0], WordHit(1, "so", 200, 1500, -1.0), run[2]]
-    assert _unstretched(inner, 3) == inner                                 # only edges are cut
