@@ -688,3 +688,13 @@ def test_an_unproven_run_is_kept_only_well_above_chance_on_its_own_audio():
     kept = _beat_chance([((0, 0, 30, 0), part, run)], entries, clean, samples, 16000, params, stats, run_raw(-3.4))
     assert kept == [] and stats.rejected == 1                       # chance -3.3: -3.0 is not 0.8 above it
 
+
+
+def test_second_pass_options_reach_the_config(tmp_path):
+    from align.cli.align import build_parser, config_from_args
+
+    base = ["--audio", str(tmp_path / "a.wav"), "--script", str(tmp_path / "t.txt"), "--aligned", str(tmp_path / "o")]
+    cfg = config_from_args(build_parser().parse_args(base))
+    assert cfg.second_pass.seed and cfg.second_pass.calibrate.enabled and cfg.second_pass.enabled
+    cfg = config_from_args(build_parser().parse_args(base + ["--second-pass-no-seed", "--second-pass-no-calibrate"]))
+    assert not cfg.second_pass.seed and not cfg.second_pass.calibrate.enabled and cfg.second_pass.enabled
