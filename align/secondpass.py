@@ -818,7 +818,7 @@ def _verify_short(entries, placed, clean, samples, rate, params, stats, run_raw,
         return entries
     def accept(i, words):
         # kept below: a proven run of half the words (runs of one word allowed), or a whole prompt
-        whole = len(words) >= 2 and tuple(placed[i]) in phrase_spans and entries[i].transcript.split() == words
+        whole = len(words) >= 2 and tuple(placed[i]) in phrase_spans and _says_phrase(entries[i].transcript.split(), words)
         return Acceptance(params.decode, max(1, (len(words) + 1) // 2), ((0, len(words) - 1),) if whole else (),
                           params.phrase_min_score)
 
@@ -838,10 +838,19 @@ def _verify_short(entries, placed, clean, samples, rate, params, stats, run_raw,
     return out
 
 
+def _says_phrase(said: list[str], words: list[str]) -> bool:
+    """Whether a transcript says the phrase `words`: exactly, or, for a phrase of 3+ words, with
+    one word in its place misheard ("an of clubs" for "ten of clubs" through a telephone band)."""
+    if said == words:
+        return True
+    return len(words) >= 3 and len(said) == len(words) and sum(a != b for a, b in zip(said, words)) == 1
+
+
 def _whole_prompt(entry, span, words, raw, phrase_spans, params) -> bool:
-    """Whether a short placement says a whole phrase of 2+ words exactly (transcript, placed text
-    and decoded words all equal) and its words reach `params.phrase_min_score` on average."""
-    if len(words) < 2 or tuple(span) not in phrase_spans or entry.transcript.split() != words:
+    """Whether a short placement says a whole phrase of 2+ words (transcript and placed text equal,
+    or one word of 3+ misheard: `_says_phrase`; the decoded words exactly the phrase) and its words
+    reach `params.phrase_min_score` on average."""
+    if len(words) < 2 or tuple(span) not in phrase_spans or not _says_phrase(entry.transcript.split(), words):
         return False
     if [h.word for h in raw] != words:
         return False

@@ -698,3 +698,28 @@ def test_second_pass_options_reach_the_config(tmp_path):
     assert cfg.second_pass.seed and cfg.second_pass.calibrate.enabled and cfg.second_pass.enabled
     cfg = config_from_args(build_parser().parse_args(base + ["--second-pass-no-seed", "--second-pass-no-calibrate"]))
     assert not cfg.second_pass.seed and not cfg.second_pass.calibrate.enabled and cfg.second_pass.enabled
+
+
+def test_a_whole_prompt_with_one_word_misheard_is_kept_only_when_its_words_score():
+    """Planted decode. "an of clubs" placed on the prompt line "10 of clubs" (said "ten of
+    clubs"): one word of three misheard still says the whole prompt; two words of two ("an
+    clubs" for "of clubs"), or two misheard words of three, do not. The decode must say exactly
+    the prompt, at the whole-prompt level."""
+    from align.secondpass import _says_phrase, _whole_prompt
+    from align.stt.constrained import WordHit
+
+    words = ["ten", "of", "clubs"]
+    assert _says_phrase(["an", "of", "clubs"], words) and _says_phrase(words, words)
+    assert not _says_phrase(["an", "of", "cups"], words)          # two of three misheard
+    assert not _says_phrase(["an", "clubs"], ["of", "clubs"])     # a two-word prompt: exact only
+    assert not _says_phrase(["of", "clubs"], words)               # a word missing
+
+    span = (0, 12)
+    params = SecondPassParams(phrase_min_score=-3.7)
+    raw = [WordHit(k, w, 300 * k, 300 * (k + 1), s) for k, (w, s) in enumerate(zip(words, [-3.9, -2.3, -3.6]))]
+    entry = TranscriptEntry(0, 1000, "an of clubs")
+    assert _whole_prompt(entry, span, words, raw, frozenset({span}), params)
+    assert not _whole_prompt(entry, span, words, raw, frozenset(), params)                 # not a whole line
+    assert not _whole_prompt(entry, span, words, raw, frozenset({span}), SecondPassParams(phrase_min_score=-3.0))
+    assert not _whole_prompt(entry, span, words, raw[1:], frozenset({span}), params)       # decode lost "ten"
+    assert not _whole_prompt(TranscriptEntry(0, 1000, "an of cups"), span, words, raw, frozenset({span}), params)
