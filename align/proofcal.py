@@ -30,6 +30,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .stt.constrained import unscored
+
 log = logging.getLogger(__name__)
 
 
@@ -126,7 +128,7 @@ def calibrate(entries, placed: dict, clean_words: Sequence[str], word_at: Callab
 
     own = []
     for (i, words), (_h, raw) in zip(sure, run_raw([(audio(i), words) for i, words in sure])):
-        if raw and not any(np.isnan(h.score) for h in raw):
+        if raw and not unscored(raw):
             own.append(run_mean(raw))
     if len(own) < 2:
         return cal
@@ -147,7 +149,7 @@ def calibrate(entries, placed: dict, clean_words: Sequence[str], word_at: Callab
         t0 = max(min(decode.min_mean_score, cal.own - p.margin), p.lowest)
         edge_min = t0 + (decode.min_edge_score - decode.min_mean_score)
     imp = [best_subrun(raw, exclude=frozenset(words), edge_min=edge_min)
-           for (_i, words), (_h, raw) in zip(sure, run_raw(tasks)) if raw and not any(np.isnan(h.score) for h in raw)]
+           for (_i, words), (_h, raw) in zip(sure, run_raw(tasks)) if raw and not unscored(raw)]
     cal.impostor = max(imp) if imp else -np.inf
     return cal
 

@@ -25,7 +25,7 @@ from typing import Sequence
 import numpy as np
 
 from .proofcal import CalibrationParams, best_subrun, run_mean
-from .stt.constrained import Acceptance, ConstrainedDecoder, ConstrainedParams, prove
+from .stt.constrained import Acceptance, ConstrainedDecoder, ConstrainedParams, prove, unscored
 from .tlog import TranscriptEntry
 from .words import label_words
 
@@ -124,6 +124,11 @@ def _words_in(clean: str, lo: int, hi: int) -> tuple[list[str], list[int]]:
     """Words of clean[lo:hi] and their clean-text start offsets."""
     toks = label_words(clean, lo, hi)
     return [w for w, _, _ in toks], [s for _, s, _ in toks]
+
+
+def _word_index(starts: Sequence[int], off: int) -> int:
+    """Index of the word (by its clean start offsets `starts`) holding clean offset `off`."""
+    return max(0, bisect.bisect_right(starts, off) - 1)
 
 
 def _sentence_edge(clean: str, lo: int, hi: int, ends: frozenset, left: bool, limit: int,
@@ -356,7 +361,7 @@ def _to_sentence_edges(offsets, hits, raw, positions: dict, limit: int, floor: f
     (the grammar offered garbage instead) and the text's own structure (they complete the proven
     sentence) together are the evidence. Unspoken text is never a part of a proven sentence: a
     header, a page line or a left-out passage is a sentence (or a phrase) of its own."""
-    if not hits or not raw or not offsets or not positions or any(h.score != h.score for h in raw):
+    if not hits or not raw or not offsets or not positions or unscored(raw):
         return hits
 
     def plausible(ext):
@@ -444,7 +449,7 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
 
     def reprove(result):
         hits, raw = result
-        if params.decode is fixed or not raw or any(h.score != h.score for h in raw):
+        if params.decode is fixed or not raw or unscored(raw):
             return hits, raw
         return prove(raw, params.decode), raw
 
@@ -633,14 +638,14 @@ def _local_candidate(raw, params: SecondPassParams) -> list:
     """The run of a failed whole decode worth comparing with chance on its own audio: edge words
     under the edge threshold trimmed, `local_words`+ words, mean at least `calibrate.lowest`;
     [] otherwise."""
-    if len(raw) < params.local_words or any(h.score != h.score for h in raw):
+    if len(raw) < params.local_words or unscored(raw):
         return []
     floor = dataclasses.replace(params.decode, min_mean_score=params.calibrate.lowest, min_words=params.local_words)
     return prove(list(raw), floor)
 
 
-def _beat_chance(local, entries, clean, samples, rate, params: SecondPassParams, stats, run_raw):
-    """Of the failed whole decodes in `local` ((candidate, part, run)), those whose run scores
+def _beat_chance(unproven, entries, clean, samples, rate, params: SecondPassParams, stats, run_raw):
+    """Of the failed whole decodes in `unproven` ((candidate, part, run)), those whose run scores
     `local_margin` above the best run chance reaches on the same audio: a decode against
     `calibrate.impostor_words` words half the document away (runs holding a word of the
     candidate's run, or with edge words the proof would trim, left out, as in proofcal).
@@ -653,21 +658,21 @@ def _beat_chance(local, entries, clean, samples, rate, params: SecondPassParams,
     words, starts = _words_in(clean, 0, len(clean))
     n, m = len(words), params.calibrate.impostor_words
     if n < 3 * m:
-        stats.rejected += len(local)
+        stats.rejected += len(unproven)
         return []
     tasks = []
-    for (i, lo, _hi, _cur), part, _run in local:
+    for (i, lo, _hi, _cur), part, _run in unproven:
         e = entries[i]
-        first = max(0, bisect.bisect_right(starts, lo) - 1)
+        first = _word_index(starts, lo)
         far = (first + n // 2) % n
         a = int((e.start + part.a_ms) * rate / 1000)
         b = int((e.start + part.b_ms) * rate / 1000)
         tasks.append((samples[max(0, a):b], [words[(far + k) % n] for k in range(m)]))
     stats.tried += len(tasks)
     out = []
-    for (cand, part, run), (_h, raw) in zip(local, run_raw(tasks)):
+    for (cand, part, run), (_h, raw) in zip(unproven, run_raw(tasks)):
         chance = best_subrun(raw, exclude=frozenset(h.word for h in run), edge_min=params.decode.min_edge_score) \
-            if raw and not any(h.score != h.score for h in raw) else float("nan")
+            if raw and not unscored(raw) else float("nan")
         ok = chance == chance and run_mean(run) >= chance + params.local_margin
         log.debug("second pass: fragment %d, unproven run %s: mean %.2f, chance on its audio %.2f -> %s", cand[0],
                   " ".join(h.word for h in run), run_mean(run), chance, "kept" if ok else "not kept")
@@ -678,10 +683,8 @@ def _beat_chance(local, entries, clean, samples, rate, params: SecondPassParams,
     return out
 
 
-def _calibrated(entries, placed, clean, samples, rate, params: SecondPassParams, stats, run_raw) -> SecondPassParams:
-    """`params` with the proof's thresholds moved for this recording (align/proofcal.py)."""
-    import bisect
-
+def _measure(entries, placed, clean, samples, rate, params: SecondPassParams, stats, run_raw):
+    """proofcal.calibrate on the placements `placed` (fragment -> clean span), its decodes counted."""
     from . import proofcal
 
     def counted(tasks):
@@ -689,13 +692,26 @@ def _calibrated(entries, placed, clean, samples, rate, params: SecondPassParams,
         return run_raw(tasks)
 
     words, starts = _words_in(clean, 0, len(clean))
-    cal = proofcal.calibrate(entries, placed, words, lambda off: max(0, bisect.bisect_right(starts, off) - 1),
-                             lambda a, b: _words_in(clean, a, b)[0], samples, rate, params.calibrate, counted,
-                             params.decode)
+    return proofcal.calibrate(entries, placed, words, lambda off: _word_index(starts, off),
+                              lambda a, b: _words_in(clean, a, b)[0], samples, rate, params.calibrate, counted,
+                              params.decode)
+
+
+def _moved(cal, params: SecondPassParams) -> SecondPassParams:
+    """`params` with the proof's thresholds moved by the calibration `cal` (proofcal.apply)."""
+    from . import proofcal
+
     decode, phrase_min = proofcal.apply(cal, params.decode, params.phrase_min_score, params.calibrate)
+    return dataclasses.replace(params, decode=decode, phrase_min_score=phrase_min)
+
+
+def _calibrated(entries, placed, clean, samples, rate, params: SecondPassParams, stats, run_raw) -> SecondPassParams:
+    """`params` with the proof's thresholds moved for this recording (align/proofcal.py)."""
+    cal = _measure(entries, placed, clean, samples, rate, params, stats, run_raw)
+    params = _moved(cal, params)
     stats.calibration = cal.line()
     log.info("second pass: %s", stats.calibration)
-    return dataclasses.replace(params, decode=decode, phrase_min_score=phrase_min)
+    return params
 
 
 def _seed(entries, placed, clean, samples, rate, params: SecondPassParams, stats, run_raw):
@@ -710,11 +726,7 @@ def _seed(entries, placed, clean, samples, rate, params: SecondPassParams, stats
     `seed_separation` above what chance reaches (the text does not belong to the audio, or the
     audio is beyond the acoustic model) seeds nothing. Then every seed's proven run replaces its
     transcript, as in a round."""
-    import bisect
-
     from rapidfuzz.distance import Levenshtein
-
-    from . import proofcal
 
     t0 = time.perf_counter()
     words, starts = _words_in(clean, 0, len(clean))
@@ -737,7 +749,7 @@ def _seed(entries, placed, clean, samples, rate, params: SecondPassParams, stats
         out = []
         for (i, (a, _b)), (_h, raw) in zip(batch, decoded):
             run = [h.word for h in raw]
-            if len(run) < params.calibrate.min_words or any(h.score != h.score for h in raw):
+            if len(run) < params.calibrate.min_words or unscored(raw):
                 continue
             if Levenshtein.normalized_similarity(entries[i].transcript.lower().split(), run) >= params.seed_similarity:
                 k0, k1 = a + raw[0].index, a + raw[-1].index
@@ -763,22 +775,14 @@ def _seed(entries, placed, clean, samples, rate, params: SecondPassParams, stats
     for i, _span, run in found:
         sure_entries[i] = dataclasses.replace(entries[i], transcript=" ".join(run))
 
-    def counted(tasks):
-        stats.tried += len(tasks)
-        return run_raw(tasks)
-
-    cal = proofcal.calibrate(sure_entries, {i: span for i, span, _run in found}, words,
-                             lambda off: max(0, bisect.bisect_right(starts, off) - 1),
-                             lambda a, b: _words_in(clean, a, b)[0], samples, rate, params.calibrate, counted,
-                             params.decode)
+    cal = _measure(sure_entries, {i: span for i, span, _run in found}, clean, samples, rate, params, stats, run_raw)
     # chance must be measured, and the recording's own words must score clearly above it
     clean_own = cal.fragments and cal.impostor != cal.impostor and cal.own >= params.calibrate.clean_level
     if not clean_own and not (cal.fragments and cal.own >= cal.impostor + params.seed_separation):
         log.info("second pass: seeding: %d located fragments, %s: own text not clearly above chance, no seeds",
                  len(seeds), cal.line())
         return None
-    decode, phrase_min = proofcal.apply(cal, params.decode, params.phrase_min_score, params.calibrate)
-    params = dataclasses.replace(params, decode=decode, phrase_min_score=phrase_min)
+    params = _moved(cal, params)
     stats.calibration = cal.line()
     rest = seeds[k:]
     got = run_raw([(audio(i), words[a:b], 0, None, False, Acceptance(params.decode, params.decode.min_words))
@@ -788,7 +792,7 @@ def _seed(entries, placed, clean, samples, rate, params: SecondPassParams, stats
     out = list(entries)
     for i, _at in sorted(seeds):
         raw = decoded[i]
-        hits = prove(raw, params.decode) if raw and not any(h.score != h.score for h in raw) else []
+        hits = prove(raw, params.decode) if raw and not unscored(raw) else []
         if hits:
             out[i] = _replace(entries[i], hits, params)
             stats.recovered += 1
@@ -1005,30 +1009,35 @@ def _extend(e: TranscriptEntry, done, clean: str, span, params: SecondPassParams
         grown = True
         if part.side == "left":
             words = edge + words
-            first = part.a_ms + hits[0].start_ms
-            if first > params.trim_ms or first < 0:     # (before the fragment: the VAD opened late)
-                start = e.start + first - params.pad_ms
+            start = _moved_start(e, part.a_ms + hits[0].start_ms, params)
         else:
             words = words + edge
-            last = part.a_ms + hits[-1].end_ms
-            if (e.end - e.start) - last > params.trim_ms or last > e.end - e.start:
-                end = e.start + last + params.pad_ms
+            end = _moved_end(e, part.a_ms + hits[-1].end_ms, params)
     if not grown:
         return None
     return dataclasses.replace(e, start=round(start, 3), end=round(end, 3), transcript=" ".join(words),
                                meta=dict(e.meta))
 
 
+def _moved_start(e: TranscriptEntry, first: float, params: SecondPassParams) -> float:
+    """The fragment's start when proven words begin `first` ms after it: cut to them when more
+    than `trim_ms` of unexplained audio lies before them, moved out to them when they begin before
+    it (the VAD opened late); `pad_ms` kept before them."""
+    return e.start + first - params.pad_ms if first > params.trim_ms or first < 0 else e.start
+
+
+def _moved_end(e: TranscriptEntry, last: float, params: SecondPassParams) -> float:
+    """The fragment's end when proven words end `last` ms after its start (as `_moved_start`)."""
+    dur = e.end - e.start
+    return e.start + last + params.pad_ms if dur - last > params.trim_ms or last > dur else e.end
+
+
 def _replace(e: TranscriptEntry, hits, params: SecondPassParams, offset: float = 0.0) -> TranscriptEntry:
     """The entry with the proven words as transcript; long unexplained audio at an edge cut off,
     and the fragment widened over proven words outside it. `offset`: where the decoded audio
     started, in ms from the fragment's start."""
-    start, end = e.start, e.end
-    first, last = offset + hits[0].start_ms, offset + hits[-1].end_ms
-    if first > params.trim_ms or first < 0:
-        start = e.start + first - params.pad_ms
-    if (e.end - e.start) - last > params.trim_ms or last > e.end - e.start:
-        end = e.start + last + params.pad_ms
+    start = _moved_start(e, offset + hits[0].start_ms, params)
+    end = _moved_end(e, offset + hits[-1].end_ms, params)
     meta = dict(e.meta)
     return dataclasses.replace(e, start=round(start, 3), end=round(end, 3),
                                transcript=" ".join(h.word for h in hits), meta=meta)

@@ -213,6 +213,12 @@ class ConstrainedDecoder:
         return prove(hits, self.params)
 
 
+def unscored(hits) -> bool:
+    """Whether `hits` carry no scores: the decoder left out the phone decode (NaN scores; see
+    ConstrainedDecoder.decode's `need` and `reach`)."""
+    return any(h.score != h.score for h in hits)
+
+
 def prove(hits: list[WordHit], p: ConstrainedParams, min_words: int | None = None) -> list[WordHit]:
     """The run of `hits` the audio proves: weak edge words trimmed, then all or nothing."""
     while hits and hits[0].score < p.min_edge_score:
