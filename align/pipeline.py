@@ -136,6 +136,11 @@ class AlignResult:
         if t:
             lines.append(f"text: {t.get('furniture', 0)} page-furniture ranges left out, {t.get('said', 0)} numbers/"
                          f"symbols said in words, {t.get('unsaid', 0)} tokens that could not be said (kept as written)")
+        if self.speech_seconds == 0:
+            # a truncated or silent recording, or an empty transcript log: an empty output that
+            # says nothing would look like a successful run
+            lines.append(f"no speech found: {self.audio_seconds:.2f} s of audio gave no fragment with a transcript; "
+                         f"check that the recording is complete and holds speech")
         if self.text_mismatch:
             lines.append(f"text probably wrong: only {100.0 * self.aligned_seconds / self.speech_seconds:.1f}% of the speech aligned: "
                          f"the text probably does not belong to this audio (exit status {EXIT_TEXT_MISMATCH})")
@@ -300,7 +305,7 @@ def _align_document(job: DocumentJob, config: AlignConfig, alphabet, write: bool
         result.timings["write"] = time.perf_counter() - t0
 
     for line in result.summary_lines():
-        (log.warning if line.startswith("text probably wrong") else log.info)("%s", line)
+        (log.warning if line.startswith(("text probably wrong", "no speech found")) else log.info)("%s", line)
     t = result.timings
     log.info("wrote %d utterances to %s (text %.2f s, speech-to-text %.2f s, alignment %.2f s: index %.2f s, "
              "rough %.2f s, gap %.2f s, edges and metrics %.2f s; post-processing %.2f s, writing %.2f s)",

@@ -68,6 +68,20 @@ def test_a_text_that_does_not_belong_to_the_audio_warns_writes_and_exits_3(tmp_p
     assert len(json.loads(out.read_text())) >= 50
 
 
+def test_audio_without_speech_is_reported(tmp_path):
+    """A truncated or silent recording gives no fragment: the run says so (a WARNING), not only
+    "wrote 0 utterances"."""
+    import numpy as np
+    import soundfile as sf
+
+    sf.write(tmp_path / "short.wav", np.zeros(480, np.int16), 16000)
+    out = tmp_path / "a.aligned"
+    r = run("--audio", tmp_path / "short.wav", "--script", LICENSE, "--aligned", out)
+    assert r.returncode == 0, r.stderr
+    assert "WARNING" in r.stderr and "no speech found: 0.03 s of audio" in r.stderr
+    assert json.loads(out.read_text()) == []
+
+
 def test_catalog_with_a_wrong_text_exits_3(tmp_path):
     (tmp_path / "a.tlog").write_text(json.dumps(_tlog_of(LICENSE)))
     cat = [{"tlog": str(tmp_path / "a.tlog"), "script": LICENSE, "aligned": str(tmp_path / "good.aligned")},
