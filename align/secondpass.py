@@ -226,7 +226,11 @@ def _candidates(entries, placed: dict[int, tuple[int, int]], clean: str, max_wor
             if (nxt != i + 1 or len(right) > max_edge) and sentence_edge:
                 right = _sentence_edge(clean, ce, hi, sentence_ends, False, sentence_edge)
             n_words = len(_words_in(clean, cs, ce)[0])
-            slow = (entries[i].end - entries[i].start) > max(3000.0, slow_ms * max(n_words, 1))
+            left = left if len(left) <= max(max_edge, sentence_edge) else []
+            right = right if len(right) <= max(max_edge, sentence_edge) else []
+            # the edge words that would complete the fragment's sentence(s) are audio it may hold:
+            # a fragment missing its first three words is not "slow"
+            slow = (entries[i].end - entries[i].start) > max(3000.0, slow_ms * max(n_words + len(left) + len(right), 1))
             if slow and lo <= cs and ce <= hi:
                 # far more audio than text (the VAD joined sentences the decoder half missed): the
                 # window reaches `slow_extra` words to each side (up to the neighbours' text)
@@ -236,8 +240,6 @@ def _candidates(entries, placed: dict[int, tuple[int, int]], clean: str, max_wor
                 out.append((i, lo2, hi2, n_words))
                 prev = i
                 continue
-            left = left if len(left) <= max(max_edge, sentence_edge) else []
-            right = right if len(right) <= max(max_edge, sentence_edge) else []
             if (left or right) and lo <= cs and ce <= hi:
                 wl, wr = _words_in(clean, lo, cs)[1], _words_in(clean, ce, hi)[1]
                 lo2 = wl[-len(left)] if left else cs
@@ -305,12 +307,18 @@ def _edge_parts(e: TranscriptEntry, clean: str, lo: int, hi: int, span, params: 
     reach = (free[0] if lo < cs else 0.0, free[1] if ce < hi else 0.0)
     whole = [_Part("whole", -reach[0], dur + reach[1], tuple(words), offsets=tuple(starts))]
     placed, placed_at = _words_in(clean, cs, ce)
-    if not (lo <= cs and ce <= hi) or not placed or _is_slow(e, len(placed), params):
+    if not (lo <= cs and ce <= hi) or not placed:
+        return whole
+    (left, left_at), (right, right_at) = _words_in(clean, lo, cs), _words_in(clean, ce, hi)
+    # as in `_candidates`: short edges are words the fragment may hold (a long side is the window
+    # of a slow fragment)
+    limit = max(params.max_edge_words, params.sentence_edge_words)
+    edges = sum(len(w) for w in (left, right) if len(w) <= limit)
+    if _is_slow(e, len(placed) + edges, params):
         return whole
     if any(lo <= a and a <= cs and ce <= b and b <= hi and len(_words_in(clean, a, b)[0]) <= params.phrase_whole_words
            for a, b in phrase_spans):
         return whole
-    (left, left_at), (right, right_at) = _words_in(clean, lo, cs), _words_in(clean, ce, hi)
     parts = []
     for side, edge, edge_at in (("left", left, left_at), ("right", right, right_at)):
         if not edge:

@@ -81,6 +81,13 @@ class VadParams:
     # above only closes spans; opening keeps the normal ring, or a short word said alone ("Left.",
     # a digit), under 440 ms of voiced frames, would never open one in noise.
     open_padding: int | None = None
+    # Fraction of the opening ring that must be voiced to open a span (None: `threshold`), and the
+    # value used instead when the front end filtered the audio: in noise the classifier labels a
+    # slow or reverberant voice's words in patches (5 frames voiced, 5 not), a ring that must be
+    # 90% voiced opens only on a long vowel run, seconds into the sentence. The closing rule keeps
+    # `threshold`, so fragments still end at real pauses.
+    open_threshold: float | None = None
+    noisy_open_threshold: float | None = 0.5
     # A fragment shorter than join_short_ms is joined to its nearer neighbour when the gap between
     # them is at most join_gap_ms: a two-word prompt said with a breath between its words ("Front
     # ... Center"; more so through a telephone band, which takes the fricatives that bridge the gap)
@@ -110,6 +117,10 @@ class VadParams:
         if self.open_padding is not None and (isinstance(self.open_padding, bool) or not isinstance(
                 self.open_padding, int) or self.open_padding < 1):
             raise UsageError(f"VAD open padding must be a whole number of frames >= 1, got {self.open_padding!r}")
+        for name, v in (("open threshold", self.open_threshold),
+                        ("--audio-vad-noisy-open-threshold", self.noisy_open_threshold)):
+            if v is not None and not 0.0 <= v < 1.0:
+                raise UsageError(f"{name} must be in [0, 1) (or 'none'), got {v!r}")
         if self.noisy_padding is not None and (isinstance(self.noisy_padding, bool) or not isinstance(
                 self.noisy_padding, int) or self.noisy_padding < 1):
             raise UsageError(f"--audio-vad-noisy-padding must be a whole number of frames >= 1 (or 'none'), "
@@ -169,7 +180,7 @@ def vad_split(samples: np.ndarray, rate: int, params: VadParams, *, show_progres
 
         bounds, voiced = silero_frames(samples, rate, show_progress=show_progress)
 
-    spans = find_spans(voiced, params.padding, params.threshold, params.open_padding)
+    spans = find_spans(voiced, params.padding, params.threshold, params.open_padding, params.open_threshold)
     result = VadResult(fragments=[], voiced_spans=len(spans), frames=len(voiced))
     energy = frame_energy(samples, bounds) if spans else None
     if spans:
@@ -261,12 +272,13 @@ def webrtc_frames(samples: np.ndarray, rate: int, params: VadParams, *, show_pro
 
 
 def find_spans(voiced: np.ndarray, padding: int, threshold: float,
-               open_padding: int | None = None) -> list[tuple[int, int]]:
+               open_padding: int | None = None, open_threshold: float | None = None) -> list[tuple[int, int]]:
     """Ring-buffer state machine over frame labels -> [(first_frame, stop_frame)) spans.
-    `open_padding`: the ring that opens a span, when shorter than the one that closes it."""
+    `open_padding`: the ring that opens a span, when shorter than the one that closes it;
+    `open_threshold`: the voiced fraction of that ring that opens it (None: `threshold`)."""
     limit = threshold * padding
     opening = padding if open_padding is None else min(open_padding, padding)
-    open_limit = threshold * opening
+    open_limit = (threshold if open_threshold is None else open_threshold) * opening
     ring: deque[bool] = deque(maxlen=padding)
     spans: list[tuple[int, int]] = []
     open_at = -1

@@ -121,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--audio-vad-noisy-padding", type=_positive_int_or_none, default=vad.noisy_padding,
                    help="VAD ring buffer length in frames when noise suppression filtered the audio (a longer "
                    "pause ends a fragment in noise); 'none': --audio-vad-padding always")
+    g.add_argument("--audio-vad-noisy-open-threshold", type=_finite_or_none, default=vad.noisy_open_threshold,
+                   metavar="FRACTION", help="fraction of voiced frames in the VAD ring that starts a fragment when "
+                   "noise suppression filtered the audio (in noise words come out voiced in patches), in [0, 1); "
+                   "'none': --audio-vad-threshold always")
     g.add_argument("--audio-vad-join-short", type=_finite_or_none, default=vad.join_short_ms, metavar="MS",
                    help="a fragment shorter than this (ms) is joined to its nearer neighbour when the gap is at most "
                    "--audio-vad-join-gap: one- or two-word pieces of a prompt cannot be placed alone; 'none': never")
@@ -375,6 +379,7 @@ def config_from_args(args: argparse.Namespace):
         min_duration_ms=args.stt_min_duration, max_duration_ms=args.stt_max_duration, tail_ms=args.audio_vad_tail,
         onset_ms=args.audio_vad_onset, offset_ms=args.audio_vad_offset, energy_margin_db=args.audio_vad_energy_margin,
         denoise=args.audio_denoise, denoise_below_db=args.audio_denoise_below, noisy_padding=args.audio_vad_noisy_padding,
+        noisy_open_threshold=args.audio_vad_noisy_open_threshold,
         join_short_ms=args.audio_vad_join_short, join_gap_ms=args.audio_vad_join_gap,
     )
     engine, why, model = args.stt_engine, "--stt-engine", str(args.stt_model_dir) if args.stt_model_dir else None

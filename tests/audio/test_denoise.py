@@ -114,7 +114,9 @@ def test_prepare_samples_auto_on_off(four_sentences):
                                            (dict(denoise_below_db=float("nan")), "--audio-denoise-below"),
                                            (dict(denoise_below_db=200), "--audio-denoise-below"),
                                            (dict(noisy_padding=0), "--audio-vad-noisy-padding"),
-                                           (dict(noisy_padding=True), "--audio-vad-noisy-padding")])
+                                           (dict(noisy_padding=True), "--audio-vad-noisy-padding"),
+                                           (dict(noisy_open_threshold=1.0), "--audio-vad-noisy-open-threshold"),
+                                           (dict(noisy_open_threshold=-0.1), "--audio-vad-noisy-open-threshold")])
 def test_bad_denoise_params(kwargs, needle):
     with pytest.raises(UsageError, match=needle):
         VadParams(**kwargs).validate()
@@ -175,6 +177,8 @@ def test_noisy_padding_applies_only_to_filtered_audio(four_sentences, tmp_path, 
             got[name] = tr.transcribe_audio(wav, tmp_path / f"{name}.tlog", " ".join(SENTENCES), vad, SttParams(),
                                             lm_cache_dir=tmp_path / "lm", show_progress=False)
         assert ("VAD ring of 40 frames" in caplog.text) == (name == "noisy-ring")
+        # the lower opening threshold too is for filtered audio only
+        assert ("a fragment opens when 50% of the VAD ring is voiced" in caplog.text) == (name != "clean-ring")
     assert len(got["clean-ring"]) == 4
     assert len(got["noisy-ring"]) < len(got["noisy"])
     # the first two sentences (700 ms apart) are one fragment with the long ring

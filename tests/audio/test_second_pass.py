@@ -192,6 +192,27 @@ def test_candidates_reach_the_own_sentence_edge_when_no_neighbour_is_placed():
     assert 0 not in {c[0] for c in _candidates(entries, placed, clean, max_words=100)}
 
 
+def test_a_fragment_missing_its_sentence_start_is_an_edge_candidate_not_a_slow_one():
+    """Fragment 1 holds the sentence "cc dd ee ff gg hh" but the first pass placed only "ff gg hh"
+    (the decoder lost its first three words). Its audio (4 s) is long for 3 placed words at
+    700 ms a word, but not for the 6 words its sentence holds: it is decoded for its sentence's
+    first words ("cc dd ee"), not as a slow fragment over 40 words of text each side."""
+    clean = "aa bb cc dd ee ff gg hh ii jj"
+    ends = frozenset({5, 23, 29})       # after "bb", "hh", "jj"
+    entries = [TranscriptEntry(0, 1000, "x"), TranscriptEntry(1500, 5500, "y"), TranscriptEntry(6000, 7000, "z")]
+    placed = {0: (0, 5), 1: (15, 23), 2: (24, 29)}
+    cands = {c[0]: c for c in _candidates(entries, placed, clean, max_words=100, sentence_ends=ends,
+                                          sentence_edge=5, slow_extra=1)}
+    assert clean[cands[1][1]:cands[1][2]].split() == ["cc", "dd", "ee", "ff", "gg", "hh"]
+    # with audio for far more words than that (9 s) it is a slow fragment: the window reaches
+    # `slow_extra` words into its neighbours' gaps (none is left on the right)
+    entries[1] = TranscriptEntry(1500, 10500, "y")
+    entries[2] = TranscriptEntry(11000, 12000, "z")
+    cands = {c[0]: c for c in _candidates(entries, placed, clean, max_words=100, sentence_ends=ends,
+                                          sentence_edge=5, slow_extra=1)}
+    assert clean[cands[1][1]:cands[1][2]].split() == ["ee", "ff", "gg", "hh"]
+
+
 def test_a_fragment_holding_two_sentences_is_cut_in_the_pause_between_them(four_sentences, doc, spec):
     from align.pipeline import sentence_ends
 

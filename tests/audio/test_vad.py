@@ -128,6 +128,21 @@ def test_short_opening_ring_opens_a_short_word_the_long_ring_misses():
     assert find_spans(w, 4, 0.5, open_padding=4) == find_spans(w, 4, 0.5) == [(8, 25)]
 
 
+def test_open_threshold_opens_on_patchy_voicing_and_the_close_rule_is_unchanged():
+    # in noise the classifier labels a slow voice's words in patches (2 voiced, 2 not): a ring of
+    # 6 that must be > 0.9 voiced never opens; at open_threshold 0.5 (> 3 of 6) it opens at the
+    # 6th frame of the speech with its 6-frame pre-roll (frame 4), and still closes only when
+    # > 5.4 of the last 6 frames are unvoiced (frame 23, the 6th after the last voiced frame 17)
+    v = labels("0000" + "1100" * 4 + "000000" + "0000")
+    assert find_spans(v, 6, 0.9) == []
+    assert find_spans(v, 6, 0.9, open_threshold=0.5) == [(4, 24)]
+    # a lone blip still opens nothing
+    assert find_spans(labels("0001000000000"), 6, 0.9, open_threshold=0.5) == []
+    # None is the plain machine
+    w = labels("000100000" + "1111110011111" + "000000")
+    assert find_spans(w, 4, 0.5, open_threshold=None) == find_spans(w, 4, 0.5)
+
+
 def test_state_machine_open_span_at_end():
     # opens at frame 4 (ring 2-4 holds 2 > 1.5 voiced), starting at 2; still open at the end
     assert find_spans(labels("000111"), 3, 0.5) == [(2, 6)]
