@@ -95,6 +95,27 @@ def clean_transcript(transcript: str, alphabet: Alphabet, params: TextParams) ->
     return normalise(transcript, [Phrase(0, len(transcript))], alphabet, params, document=False).clean
 
 
+# Hesitation sounds a speech-to-text engine may write out. A book holds them rarely; where the
+# document does ("Um, said he"), they are kept.
+HESITATIONS = ("um", "umm", "uhm", "erm", "hmm", "mhm")
+
+
+def drop_hesitations(patterns: Sequence[str], clean: str) -> list[str]:
+    """The cleaned transcripts without the hesitation words the document's clean text never
+    holds: matched against the text, an "um" at a fragment's end lands on a short word there
+    ("the area um" -> "the area of") and claims it from the next fragment."""
+    absent = {h for h in HESITATIONS if re.search(rf"(?<!\S){h}(?!\S)", clean) is None}
+    if not absent:
+        return list(patterns)
+    out = []
+    for p in patterns:
+        words = p.split(" ")
+        if any(w in absent for w in words):
+            p = " ".join(w for w in words if w not in absent)
+        out.append(p)
+    return out
+
+
 def _opening(ch: str) -> bool:
     return unicodedata.category(ch) in ("Ps", "Pi") or ch in "\"¿¡"
 
@@ -268,7 +289,7 @@ def align_transcripts(
     """Align transcript entries (in audio order) with the clean text of the original."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    patterns = [clean_transcript(e.transcript, alphabet, params.text) for e in entries]
+    patterns = drop_hesitations([clean_transcript(e.transcript, alphabet, params.text) for e in entries], ct.clean)
     if index is None:
         index = TrigramIndex(ct.clean)
     timings["index"] = time.perf_counter() - t0

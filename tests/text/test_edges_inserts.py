@@ -254,3 +254,29 @@ def test_a_heading_paragraph_between_two_readings_is_not_claimed():
     finally:
         edges._whole_paragraph_inside = orig
     assert "definitions" in loose[1].aligned or "definitions" in loose[0].aligned
+
+
+def test_a_hesitation_at_a_fragments_end_does_not_claim_the_next_fragments_word():
+    """The speech-to-text lost "in" and "of" at the edges of a short fragment ("in the area") and
+    wrote the reader's "um" at its end. Matched against the text, the "um" stretches the match
+    over "of" and takes it from the next fragment ("in the area of"); a book holds no "um", so it
+    is dropped before matching and "of" goes where a reader says it, before "products". A
+    document that does hold the word keeps it in the transcripts."""
+    text = ("The systematic pattern of such abuse occurs in the area of products for individuals to "
+            "use, which is precisely where it is most unacceptable. Therefore we have designed this "
+            "version to prohibit the practice for those products.")
+    ct = normalise(text, [Phrase(0, len(text))], EN)
+    tl = ["the systematic pattern of such abuse occurs", "the area um",
+          "products for individuals to use which is precisely where it is most unacceptable",
+          "therefore we have designed this version to prohibit the practice for those products"]
+    entries = [TranscriptEntry(3000 * k, 3000 * k + 2800, s) for k, s in enumerate(tl)]
+    r = align_transcripts(entries, ct, EN, AlignParams())
+    assert [u.aligned for u in r.utterances][:3] == [
+        "the systematic pattern of such abuse occurs", "in the area",
+        "of products for individuals to use which is precisely where it is most unacceptable"]
+    from align.text.engine import drop_hesitations
+
+    assert drop_hesitations(["in the area um", "hmm", "a b"], "in the area of") == ["in the area", "", "a b"]
+    # "uh" is how recognisers write a reduced "the" or "a": evidence, kept
+    assert drop_hesitations(["uh area"], "in the area of") == ["uh area"]
+    assert drop_hesitations(["um yes"], "um said he yes") == ["um yes"]
