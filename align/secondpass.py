@@ -619,12 +619,14 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
                             else:
                                 stats.rejected += 1
                             continue
-                        new = _replace(entries[i], hits, params, offset=_part.a_ms)
+                        new = _replace(entries[i], hits, params, offset=_part.a_ms,
+                                       keep=_open_edges(_part.offsets, hits, positions, params.max_edge_words))
                     take(i, new)
             if unproven:
                 for (i, _lo, _hi, _cur), part, hits in _beat_chance(unproven, entries, clean, samples, rate, params,
                                                                     stats, run):
-                    take(i, _replace(entries[i], hits, params, offset=part.a_ms))
+                    take(i, _replace(entries[i], hits, params, offset=part.a_ms,
+                                     keep=_open_edges(part.offsets, hits, positions, params.max_edge_words)))
             if not changed:
                 break
 
@@ -1027,25 +1029,42 @@ def _extend(e: TranscriptEntry, done, clean: str, span, params: SecondPassParams
                                meta=dict(e.meta))
 
 
-def _moved_start(e: TranscriptEntry, first: float, params: SecondPassParams) -> float:
+def _moved_start(e: TranscriptEntry, first: float, params: SecondPassParams, trim: bool = True) -> float:
     """The fragment's start when proven words begin `first` ms after it: cut to them when more
-    than `trim_ms` of unexplained audio lies before them, moved out to them when they begin before
-    it (the VAD opened late); `pad_ms` kept before them."""
-    return e.start + first - params.pad_ms if first > params.trim_ms or first < 0 else e.start
+    than `trim_ms` of unexplained audio lies before them (and `trim`), moved out to them when they
+    begin before it (the VAD opened late); `pad_ms` kept before them."""
+    return e.start + first - params.pad_ms if (trim and first > params.trim_ms) or first < 0 else e.start
 
 
-def _moved_end(e: TranscriptEntry, last: float, params: SecondPassParams) -> float:
+def _moved_end(e: TranscriptEntry, last: float, params: SecondPassParams, trim: bool = True) -> float:
     """The fragment's end when proven words end `last` ms after its start (as `_moved_start`)."""
     dur = e.end - e.start
-    return e.start + last + params.pad_ms if dur - last > params.trim_ms or last > dur else e.end
+    return e.start + last + params.pad_ms if (trim and dur - last > params.trim_ms) or last > dur else e.end
 
 
-def _replace(e: TranscriptEntry, hits, params: SecondPassParams, offset: float = 0.0) -> TranscriptEntry:
+def _open_edges(offsets, hits, positions: dict, limit: int) -> tuple[bool, bool]:
+    """Whether the sentence of a proven run (decoded against a window whose words start at clean
+    `offsets`) goes on for 1 to `limit` words before its first word / after its last: words the
+    text alignment's edge claims may still give the fragment. (With more, the rest of the sentence
+    is not this fragment's to claim: its label ends with the run, and so must its audio.)"""
+    if not hits or not offsets or not positions:
+        return False, False
+    first = positions.get(offsets[hits[0].index])
+    last = positions.get(offsets[hits[-1].index])
+    return bool(first and 0 < first[0] <= limit), bool(last and 0 < last[1] <= limit)
+
+
+def _replace(e: TranscriptEntry, hits, params: SecondPassParams, offset: float = 0.0,
+             keep: tuple[bool, bool] = (False, False)) -> TranscriptEntry:
     """The entry with the proven words as transcript; long unexplained audio at an edge cut off,
     and the fragment widened over proven words outside it. `offset`: where the decoded audio
-    started, in ms from the fragment's start."""
-    start = _moved_start(e, offset + hits[0].start_ms, params)
-    end = _moved_end(e, offset + hits[-1].end_ms, params)
+    started, in ms from the fragment's start. `keep` (start, end): never cut that edge inward.
+    The audio before a proven run whose sentence goes on before it is most likely that
+    sentence's first words the decoder could not prove ("to | protect your rights" in noise),
+    which the text alignment may still give this fragment: cut off, the label would hold words
+    its audio lacks."""
+    start = _moved_start(e, offset + hits[0].start_ms, params, trim=not keep[0])
+    end = _moved_end(e, offset + hits[-1].end_ms, params, trim=not keep[1])
     meta = dict(e.meta)
     return dataclasses.replace(e, start=round(start, 3), end=round(end, 3),
                                transcript=" ".join(h.word for h in hits), meta=meta)

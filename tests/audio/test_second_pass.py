@@ -669,6 +669,43 @@ def test_trimmed_words_that_complete_the_proven_sentence_are_kept():
     assert [h.word for h in _to_sentence_edges(offsets, raw4[:2], raw4, pos, 3, -5.5)][-1] == "protection"
 
 
+def test_audio_before_a_run_whose_sentence_goes_on_before_it_is_not_cut_off():
+    """Planted: a fragment at 10-16 s whose proven run "your rights we need" begins 600 ms in.
+    Its sentence starts "to protect", two words the decoder could not prove: the 600 ms before
+    the run are most likely them, and the text alignment may still give them to this fragment, so
+    the start stays. A run that starts its sentence has nothing left to claim: the unexplained
+    audio before it is cut (to 50 ms before the run). Ends alike."""
+    from align.secondpass import SecondPassParams, _open_edges, _replace, _sentence_positions
+    from align.stt.constrained import WordHit
+
+    clean = "to protect your rights we need to prevent it"
+    ends = frozenset({len(clean)})
+    pos = _sentence_positions(clean, ends)
+    offsets = [m.start() for m in __import__("re").finditer(r"\S+", clean)]
+    words = clean.split()
+    run = [WordHit(k, words[k], 600 + j * 300, 900 + j * 300, -2.0) for j, k in enumerate(range(2, 6))]
+    assert _open_edges(offsets, run, pos, 3) == (True, True)
+    e = TranscriptEntry(10000, 16000, "x")
+    p = SecondPassParams()
+    kept = _replace(e, run, p, keep=_open_edges(offsets, run, pos, 3))
+    assert kept.start == 10000 and kept.end == 16000 and kept.transcript == "your rights we need"
+    cut = _replace(e, run, p)
+    assert cut.start == 10550 and cut.end == 10000 + 1800 + 50
+    # the run starts and ends its sentence: both edges are cut to it
+    whole = [WordHit(k, words[k], 600 + k * 300, 900 + k * 300, -2.0) for k in range(len(words))]
+    assert _open_edges(offsets, whole, pos, 3) == (False, False)
+    out = _replace(e, whole, p, keep=_open_edges(offsets, whole, pos, 3))
+    assert out.start == 10550 and out.end == 10000 + 900 + 8 * 300 + 50
+    # a run that begins before the fragment still widens it, kept edge or not
+    early = [WordHit(k, words[k], -400 + j * 300, -100 + j * 300, -2.0) for j, k in enumerate(range(2, 6))]
+    assert _replace(e, early, p, keep=(True, True)).start == 10000 - 400 - 50
+    # more of the sentence than an edge claim takes (3 words after "need": "to prevent it"
+    # is 3, so with a limit of 2): that side is cut, its words are not this fragment's label
+    assert _open_edges(offsets, run, pos, 2) == (True, False)
+    # without sentence ends nothing is known: the old rule
+    assert _open_edges(offsets, run, {}, 3) == (False, False)
+
+
 def test_an_unproven_run_is_kept_only_well_above_chance_on_its_own_audio():
     """Planted decodes. A whole decode failed the recording's threshold (-2.84) with a run at
     -3.0 (a harder voice than the calibration's): it is compared with the best run a decode of
