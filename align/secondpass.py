@@ -43,7 +43,7 @@ class SecondPassParams:
     sentence_edge_floor: float = 3.0    # decoded words the proof trimmed that reach the run's own sentence start (end),
                                         # at most max_edge_words, join it with a mean this far below the mean threshold
     budget: float = 1.0                 # re-decode at most this share of the audio's duration (all rounds)
-    min_anchored: float = 0.3           # re-decode between anchors only when the first pass placed this share of the fragments
+    min_anchored: float = 0.3           # re-decode between anchors only when the first pass placed this share of the fragments (and of the voiced audio)
     seed: bool = True                   # ... else first seed anchors: each fragment decoded where its transcript lies
     seed_window_words: int = 200        # ... (a located stretch of text at most this long)
     seed_similarity: float = 0.5        # ... calibrated on seeds whose proven words the first-pass transcript says this closely
@@ -488,7 +488,16 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
         for _round in range(params.max_rounds):
             placed = align_fn(entries)
             spoken = sum(1 for e in entries if e.transcript.strip())
-            if _round == 0 and len(placed) < params.min_anchored * max(spoken, 1):
+
+            def few(placed):
+                # by count of the fragments heard, and by their audio among all the voiced audio:
+                # two minutes of noise gave 8 short transcripts of 40 fragments, and the 5 that
+                # matched a word by chance (1.6 s each of 77 s) were no islands, but 62% by count
+                voiced = sum(e.end - e.start for e in entries)
+                anchored = sum(entries[i].end - entries[i].start for i in placed)
+                return len(placed) < params.min_anchored * max(spoken, 1) or anchored < params.min_anchored * voiced
+
+            if _round == 0 and few(placed):
                 # Islands of confidence need islands: with few anchors the windows are long and
                 # many, and short common word runs could be "proven" by chance in bad audio. The
                 # seeding step first looks for anchors where the garbled transcripts point.
@@ -496,10 +505,10 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
                 if seeded is not None:
                     entries, params = seeded
                     placed = align_fn(entries)
-                if len(placed) < params.min_anchored * max(spoken, 1):
-                    log.info("second pass: the first pass placed only %d of %d fragments (needs %.0f%%): no "
-                             "re-decoding; every placement must be proven", len(placed), spoken,
-                             100.0 * params.min_anchored)
+                if few(placed):
+                    log.info("second pass: the first pass placed only %d of %d fragments (needs %.0f%%, and as "
+                             "much of the voiced audio): no re-decoding; every placement must be proven",
+                             len(placed), spoken, 100.0 * params.min_anchored)
                     few_anchors = True
                     break
             elif _round == 0 and params.calibrate.enabled:
@@ -631,8 +640,18 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
                 break
 
         if params.verify_words > 0:
-            entries = _verify_short(entries, align_fn(entries), clean, samples, rate, params, stats, run,
-                                    every=few_anchors, phrase_spans=phrase_spans)
+            # A placement dropped here frees its text for another fragment with the same few words
+            # (two "when" heard in noise): the placements a re-alignment makes anew are verified
+            # too, until none is dropped.
+            seen: set = set()
+            for _ in range(4):
+                fresh = {i: s for i, s in align_fn(entries).items() if (i, tuple(s)) not in seen}
+                seen.update((i, tuple(s)) for i, s in fresh.items())
+                checked = _verify_short(entries, fresh, clean, samples, rate, params, stats, run,
+                                        every=few_anchors, phrase_spans=phrase_spans)
+                if checked == entries:
+                    break
+                entries = checked
         if params.split_sentences and sentence_ends:
             entries = _split_at_sentence_ends(entries, (final_align_fn or align_fn)(entries), clean, sentence_ends,
                                               samples, rate, stats, run, max_guess=params.max_edge_words,

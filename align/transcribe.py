@@ -98,7 +98,8 @@ def _transcribe_locked(audio, tlog_path, producer, spec, vad, stt, t_lm, pretty,
         vad = dataclasses.replace(vad, padding=vad.noisy_padding, open_padding=vad.open_padding or vad.padding)
     if noisy and vad.noisy_open_threshold is not None:
         log.info("noisy audio: a fragment opens when %.0f%% of the VAD ring is voiced (not %.0f%%)",
-                 100 * vad.noisy_open_threshold, 100 * (vad.open_threshold or vad.threshold))
+                 100 * vad.noisy_open_threshold,
+                 100 * (vad.threshold if vad.open_threshold is None else vad.open_threshold))
         vad = dataclasses.replace(vad, open_threshold=vad.noisy_open_threshold)
     split = vad_split(samples, stt.model_rate, vad, show_progress=show_progress)
     t_vad = time.perf_counter() - t0

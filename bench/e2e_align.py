@@ -5,7 +5,9 @@ Runs `align --audio speech.wav --script text.txt --aligned OUT --stt-workers 2` 
 webrtc VAD, pocketsphinx, document LM built fresh in a temp cache) and reports:
 - spoken sentences as one utterance with the right text (+-1 word at each edge), and how many of
   those also have start and end within 0.25 s of the truth; the median start and end errors of
-  the right-text utterances;
+  the right-text utterances. A sentence longer than the utterance limit (--max-utterance-duration,
+  20 s by default; none with --no-merge) is cut by the tool at a pause: it counts when its
+  pieces, in order and each within the limit, say it (their count is printed);
 - utterances assigned unspoken text (headers, page numbers, sentences left out of the audio);
 - wall time per audio second and the time of each stage (from the CLI's log), and the CPU time
   (user + system) of the CLI and its worker processes per audio second: unlike wall time, it
@@ -38,13 +40,49 @@ def overlaps(a0, a1, b0, b1) -> bool:
     return a0 < b1 and a1 > b0
 
 
-def evaluate(truth: dict, aligned: list[dict], fragments: list[dict]) -> dict:
+def limit_from(extra: list[str]) -> float | None:
+    """The utterance length limit (ms) the options give: --max-utterance-duration (20 s by
+    default), none with --no-merge."""
+    if "--no-merge" in extra:
+        return None
+    for k, a in enumerate(extra):
+        if a == "--max-utterance-duration" and k + 1 < len(extra):
+            return 1000.0 * float(extra[k + 1])
+        if a.startswith("--max-utterance-duration="):
+            return 1000.0 * float(a.split("=", 1)[1])
+    return 20000.0
+
+
+def in_pieces(it: dict, aligned: list[dict], limit_ms: float | None) -> dict | None:
+    """A sentence longer than the utterance limit cannot be one utterance: the tool cuts it at its
+    longest pause. It counts when the utterances over it, in order, say the sentence (+-1 word at
+    its outer edges), are at least two and each within the limit; returned as one joined
+    utterance (first start, last end)."""
+    if limit_ms is None or it["end_ms"] - it["start_ms"] <= limit_ms:
+        return None
+    pieces = sorted((u for u in aligned if overlaps(u["start"], u["end"], it["start_ms"], it["end_ms"])),
+                    key=lambda u: u["start"])
+    if len(pieces) < 2 or any(u["end"] - u["start"] > limit_ms + 1.0 for u in pieces):
+        return None
+    said = [w for u in pieces for w in words(u["aligned-raw"])]
+    if not edge_equal(said, words(it["text"])):
+        return None
+    return {"start": pieces[0]["start"], "end": pieces[-1]["end"], "aligned-raw": " ".join(said)}
+
+
+def evaluate(truth: dict, aligned: list[dict], fragments: list[dict], limit_ms: float | None = 20000.0) -> dict:
     items = truth["items"]
     spoken = [it for it in items if it["spoken"]]
     missed = []
     start_err, end_err = [], []
+    over = cut = 0
     for it in spoken:
         good = [u for u in aligned if edge_equal(words(u["aligned-raw"]), words(it["text"]))]
+        if limit_ms is not None and it["end_ms"] - it["start_ms"] > limit_ms:
+            over += 1
+            joined = in_pieces(it, aligned, limit_ms)
+            if joined is not None and not good:
+                good, cut = [joined], cut + 1
         if good:
             u = min(good, key=lambda u: abs(u["start"] - it["start_ms"]) + abs(u["end"] - it["end_ms"]))
             start_err.append(abs(u["start"] - it["start_ms"]))
@@ -85,7 +123,7 @@ def evaluate(truth: dict, aligned: list[dict], fragments: list[dict]) -> dict:
 
     text_right = len(spoken) - sum(1 for m in missed if not m["why"].startswith("text right"))
     return {"spoken": len(spoken), "recovered": len(spoken) - len(missed), "text_right": text_right, "missed": missed,
-            "utterances": len(aligned), "assigned_unspoken": wrong,
+            "utterances": len(aligned), "assigned_unspoken": wrong, "over_limit": over, "over_limit_in_pieces": cut,
             "median_start_err_ms": statistics.median(start_err) if start_err else None,
             "median_end_err_ms": statistics.median(end_err) if end_err else None}
 
@@ -144,7 +182,7 @@ def run_one(bench: Path, workers: int, extra: list[str], keep: Path | None = Non
             shutil.rmtree(work / "lm", ignore_errors=True)
             shutil.copytree(work, keep, dirs_exist_ok=True)
 
-    res = evaluate(truth, aligned, tlog["fragments"])
+    res = evaluate(truth, aligned, tlog["fragments"], limit_from(extra))
     times = parse_times(proc.stderr)
     m = re.search(r"second pass: \d+ round.*\(([\d.]+) s\)", proc.stderr)
     if m:
@@ -159,6 +197,9 @@ def run_one(bench: Path, workers: int, extra: list[str], keep: Path | None = Non
     print(f"one utterance with the right text: {res['text_right']}/{res['spoken']} = "
           f"{100.0 * res['text_right'] / res['spoken']:.1f}% (target >= 97%)")
     print(f"... and both ends within {TOL_MS:.0f} ms: {res['recovered']}/{res['spoken']} = {pct:.1f}%")
+    if res["over_limit"]:
+        print(f"sentences longer than the utterance limit: {res['over_limit']}, counted right when their pieces "
+              f"say them in order: {res['over_limit_in_pieces']}")
     print(f"utterances assigned unspoken text: {len(res['assigned_unspoken'])} (target 0)")
     print(f"median boundary error: start {res['median_start_err_ms']} ms, end {res['median_end_err_ms']} ms (target <= 100)")
     print(f"wall: {wall:.1f} s = {wall / dur:.3f} s per audio second with {workers} workers; "
@@ -207,7 +248,7 @@ def main() -> None:
     rows = []
     print(f"options: {' '.join(args.extra) or '(defaults)'}, {args.workers} workers")
     print(f"{'variant':<14} {'audio s':>7} {'sent':>4} {'right':>7} {'+timed':>7} {'unspoken':>8} {'start ms':>8} "
-          f"{'end ms':>7} {'wall/s':>7} {'cpu/s':>6} {'stt/s':>6} {'2nd s':>6}")
+          f"{'end ms':>7} {'wall/s':>7} {'cpu/s':>6} {'stt/s':>6} {'2nd s':>6} {'>limit':>6}")
     for d in sorted(p for p in args.suite.iterdir() if (p / "truth.json").exists()):
         res = run_one(d, args.workers, args.extra, args.keep / d.name if args.keep else None, quiet=True)
         rows.append(res)
@@ -218,7 +259,7 @@ def main() -> None:
               f"{_ms(res['median_start_err_ms']):>8} {_ms(res['median_end_err_ms']):>7} "
               f"{res['wall_s'] / res['audio_s']:7.3f} {res['cpu_s'] / res['audio_s']:6.3f} "
               f"{t.get('stt', 0) / res['audio_s']:6.3f} "
-              f"{t.get('second_pass', 0):6.1f}", flush=True)
+              f"{t.get('second_pass', 0):6.1f} {res['over_limit_in_pieces']:>2d} of {res['over_limit']:<2d}", flush=True)
         if args.verbose:
             print_misses(res)
     if args.report:

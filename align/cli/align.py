@@ -150,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--stt-no-own-lm", action="store_true", help="do not build a language model from the document")
     g.add_argument("--stt-min-duration", type=_finite, default=100, help="fragments shorter than this (ms, >= 0) are not transcribed")
     g.add_argument("--stt-max-duration", type=_finite, default=None,
-                   help="fragments longer than this (ms; at least --stt-min-duration and 64) are cut at their quietest points")
+                   help="fragments longer than this (ms; at least --stt-min-duration and 64) are cut at their quietest "
+                   "points (default: --max-utterance-duration, none with --no-merge)")
     g.add_argument("--lm-cache-dir", type=Path, default=None, help="where document language models are cached "
                    "(default: $ALIGN_CACHE_DIR/lm or ~/.cache/align/lm)")
 
@@ -240,7 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --audio: one utterance per VAD fragment (by default fragments are joined into the "
                    "text's sentences)")
     g.add_argument("--max-utterance-duration", type=_finite, default=20.0, metavar="S",
-                   help="with --audio: a joined sentence longer than this (seconds) is cut at its longest inner pause")
+                   help="with --audio: a joined sentence longer than this (seconds) is cut at its longest inner pause; "
+                   "so is one VAD fragment (unless --stt-max-duration says otherwise)")
 
     g = p.add_argument_group("utterance edges", "with --audio: each utterance's start and end move inwards over "
                              "quiet 10 ms frames (the pause the VAD and the second pass leave at an edge); a frame "
@@ -330,6 +332,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _fragment_max_ms(args: argparse.Namespace):
+    """--stt-max-duration, else the utterance limit when fragments are merged into sentences: a
+    fragment the VAD heard no pause in is cut at its quietest point like any utterance over the
+    limit (two sentences read without a pause were one 20 s utterance)."""
+    if args.stt_max_duration is not None or args.no_merge:
+        return args.stt_max_duration
+    limit = 1000.0 * args.max_utterance_duration
+    return limit if math.isfinite(limit) and limit >= max(args.stt_min_duration, 64) else None
+
+
 def config_from_args(args: argparse.Namespace):
     """The AlignConfig of the parsed options: only a mapping; AlignConfig validates itself when built."""
     from ..audio.vad import VadParams
@@ -376,7 +388,7 @@ def config_from_args(args: argparse.Namespace):
     vad = VadParams(
         engine=args.vad_engine, aggressiveness=args.audio_vad_aggressiveness, padding=args.audio_vad_padding,
         threshold=args.audio_vad_threshold, frame_ms=args.audio_vad_frame_length,
-        min_duration_ms=args.stt_min_duration, max_duration_ms=args.stt_max_duration, tail_ms=args.audio_vad_tail,
+        min_duration_ms=args.stt_min_duration, max_duration_ms=_fragment_max_ms(args), tail_ms=args.audio_vad_tail,
         onset_ms=args.audio_vad_onset, offset_ms=args.audio_vad_offset, energy_margin_db=args.audio_vad_energy_margin,
         denoise=args.audio_denoise, denoise_below_db=args.audio_denoise_below, noisy_padding=args.audio_vad_noisy_padding,
         noisy_open_threshold=args.audio_vad_noisy_open_threshold,

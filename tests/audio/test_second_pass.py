@@ -275,6 +275,25 @@ def test_a_short_chance_match_into_unspoken_text_is_dropped(four_sentences, doc,
     assert [new[k].transcript for k in (0, 1, 3)] == [entries[k].transcript for k in (0, 1, 3)]   # real ones stay
 
 
+def test_a_chance_match_placed_after_another_was_dropped_is_verified_too(four_sentences, doc, spec):
+    """Two fragments whose garbled transcripts both match the unspoken header ("when" heard twice
+    in noise): the text stage places one; once it is dropped, a re-alignment places the other
+    on the same words, and that placement must be proven too."""
+    original, ct, alphabet = doc
+    entries = _true_entries(four_sentences)
+    entries[2] = dataclasses.replace(entries[2], transcript="a preface nobody read")
+    entries[3] = dataclasses.replace(entries[3], transcript="a preface nobody read")
+    placed = _placer(ct, alphabet)
+
+    first = placed(entries)
+    assert (2 in first) != (3 in first)                          # one of them takes the header
+    new, stats = second_pass(entries, placed, ct.clean, four_sentences.samples, four_sentences.rate, spec,
+                             SecondPassParams(max_rounds=0))
+    assert new[2].transcript == "" and new[3].transcript == "" and stats.unproven == 2
+    assert not {2, 3} & set(placed(new))
+    assert [new[k].transcript for k in (0, 1)] == [entries[k].transcript for k in (0, 1)]
+
+
 def test_a_whole_sentence_the_noisy_decode_skipped_is_kept():
     """Planted decode results (the decoder itself is exercised above): a fragment placed on two
     sentences whose constrained decode proves only the second. With a whole 8-word sentence
@@ -574,6 +593,26 @@ def test_few_anchors_are_seeded_where_the_garbled_transcripts_point(four_sentenc
     new, stats = second_pass(entries, placed, ct.clean, four_sentences.samples, four_sentences.rate, spec,
                              dataclasses.replace(params, seed=False))
     assert stats.seeded == 0 and [e.transcript for e in new] == GARBLED
+
+
+def test_islands_are_counted_in_audio_too(four_sentences, doc, spec):
+    """One fragment of four was heard and placed; the other three gave no transcript (what two
+    minutes of noise give: short chance words among many empty fragments). By count of the
+    fragments heard the first pass placed all of them, but a quarter of the voiced audio is no
+    islands: nothing is re-decoded (the long windows cost a minute of decoding on noise) and the
+    placement left must be proven. With a lower `min_anchored` the rounds run."""
+    original, ct, alphabet = doc
+    entries = _true_entries(four_sentences)
+    entries = [entries[0]] + [dataclasses.replace(e, transcript="") for e in entries[1:]]
+    placed = _placer(ct, alphabet)
+    voiced = sum(e.end - e.start for e in entries)
+    assert (entries[0].end - entries[0].start) < 0.3 * voiced and list(placed(entries)) == [0]
+    new, stats = second_pass(entries, placed, ct.clean, four_sentences.samples, four_sentences.rate, spec,
+                             SecondPassParams(seed=False))
+    assert stats.rounds == 0 and new[0].transcript == entries[0].transcript and stats.unproven == 0
+    new, stats = second_pass(entries, placed, ct.clean, four_sentences.samples, four_sentences.rate, spec,
+                             SecondPassParams(seed=False, min_anchored=0.2))
+    assert stats.rounds >= 1
 
 
 def _planted_seeding(own_score: float, chance_score: float):

@@ -437,3 +437,18 @@ def test_join_short_matches_brute_force(parts, short, gap, limit):
     # joined spans cover exactly the original spans, in order
     assert [s for s in spans if not any(a <= s[0] and s[1] <= b for a, b in got)] == []
     assert got == sorted(got) and all(b1 <= a2 for (_, b1), (a2, _) in zip(got, got[1:]))
+
+
+def test_fragment_limit_defaults_to_the_utterance_limit_when_merging(tmp_path):
+    """With --audio, fragments are merged into sentence utterances of at most
+    --max-utterance-duration; one VAD fragment longer than that (two sentences read without a
+    pause) is cut at its quietest point the same way. --stt-max-duration overrides it, and
+    --no-merge (fragment output) keeps fragments whole."""
+    from align.cli.align import build_parser, config_from_args
+
+    base = ["--audio", str(tmp_path / "a.wav"), "--script", str(tmp_path / "t.txt"), "--aligned", str(tmp_path / "o")]
+    vad = lambda extra: config_from_args(build_parser().parse_args(base + extra)).vad  # noqa: E731
+    assert vad([]).max_duration_ms == 20000.0
+    assert vad(["--max-utterance-duration", "12.5"]).max_duration_ms == 12500.0
+    assert vad(["--stt-max-duration", "9000"]).max_duration_ms == 9000.0
+    assert vad(["--no-merge"]).max_duration_ms is None
