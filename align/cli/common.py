@@ -7,7 +7,7 @@ import difflib
 import logging
 import re
 import sys
-from typing import Callable, Optional
+from typing import Callable
 
 from ..common.errors import UsageError, UserError
 
