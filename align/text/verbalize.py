@@ -169,6 +169,7 @@ def verbalize(text: str, mode: str, lang: Optional[str], skip: Sequence[tuple[in
                 e = end_num
         found.append((s, e, sp))
     if mode == "all" and words:
+        taken = [(s, e) for s, e, _ in found]
         abbr = words["abbreviations"]
         for m in _abbr_re(tuple(abbr)).finditer(text):
             g = m.group()
