@@ -230,8 +230,7 @@ def _candidates(entries, placed: dict[int, tuple[int, int]], clean: str, max_wor
             right = right if len(right) <= max(max_edge, sentence_edge) else []
             # the edge words that would complete the fragment's sentence(s) are audio it may hold:
             # a fragment missing its first three words is not "slow"
-            slow = (entries[i].end - entries[i].start) > max(3000.0, slow_ms * max(n_words + len(left) + len(right), 1))
-            if slow and lo <= cs and ce <= hi:
+            if _is_slow(entries[i], n_words + len(left) + len(right), slow_ms) and lo <= cs and ce <= hi:
                 # far more audio than text (the VAD joined sentences the decoder half missed): the
                 # window reaches `slow_extra` words to each side (up to the neighbours' text)
                 wl, wr = _words_in(clean, lo, cs)[1], _words_in(clean, ce, hi)[1]
@@ -276,8 +275,9 @@ class _Part:
     offsets: tuple = ()     # clean start offset of each window word
 
 
-def _is_slow(e: TranscriptEntry, n_words: int, params: SecondPassParams) -> bool:
-    return (e.end - e.start) > max(3000.0, params.slow_ms_per_word * max(n_words, 1))
+def _is_slow(e: TranscriptEntry, n_words: int, slow_ms: float) -> bool:
+    """Far more audio than `n_words` words: over 3 s and over `slow_ms` a word."""
+    return (e.end - e.start) > max(3000.0, slow_ms * max(n_words, 1))
 
 
 def _edge_parts(e: TranscriptEntry, clean: str, lo: int, hi: int, span, params: SecondPassParams,
@@ -314,7 +314,7 @@ def _edge_parts(e: TranscriptEntry, clean: str, lo: int, hi: int, span, params: 
     # of a slow fragment)
     limit = max(params.max_edge_words, params.sentence_edge_words)
     edges = sum(len(w) for w in (left, right) if len(w) <= limit)
-    if _is_slow(e, len(placed) + edges, params):
+    if _is_slow(e, len(placed) + edges, params.slow_ms_per_word):
         return whole
     if any(lo <= a and a <= cs and ce <= b and b <= hi and len(_words_in(clean, a, b)[0]) <= params.phrase_whole_words
            for a, b in phrase_spans):
@@ -485,18 +485,17 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
         return list(decode_all(tasks))
 
     try:
+        def few(placed):
+            # by count of the fragments heard, and by their audio among all the voiced audio:
+            # two minutes of noise gave 8 short transcripts of 40 fragments, and the 5 that
+            # matched a word by chance (1.6 s each of 77 s) were no islands, but 62% by count
+            spoken = sum(1 for e in entries if e.transcript.strip())
+            voiced = sum(e.end - e.start for e in entries)
+            anchored = sum(entries[i].end - entries[i].start for i in placed)
+            return len(placed) < params.min_anchored * max(spoken, 1) or anchored < params.min_anchored * voiced
+
         for _round in range(params.max_rounds):
             placed = align_fn(entries)
-            spoken = sum(1 for e in entries if e.transcript.strip())
-
-            def few(placed):
-                # by count of the fragments heard, and by their audio among all the voiced audio:
-                # two minutes of noise gave 8 short transcripts of 40 fragments, and the 5 that
-                # matched a word by chance (1.6 s each of 77 s) were no islands, but 62% by count
-                voiced = sum(e.end - e.start for e in entries)
-                anchored = sum(entries[i].end - entries[i].start for i in placed)
-                return len(placed) < params.min_anchored * max(spoken, 1) or anchored < params.min_anchored * voiced
-
             if _round == 0 and few(placed):
                 # Islands of confidence need islands: with few anchors the windows are long and
                 # many, and short common word runs could be "proven" by chance in bad audio. The
@@ -508,7 +507,7 @@ def second_pass(entries: Sequence[TranscriptEntry], align_fn, clean: str, sample
                 if few(placed):
                     log.info("second pass: the first pass placed only %d of %d fragments (needs %.0f%%, and as "
                              "much of the voiced audio): no re-decoding; every placement must be proven",
-                             len(placed), spoken, 100.0 * params.min_anchored)
+                             len(placed), sum(1 for e in entries if e.transcript.strip()), 100.0 * params.min_anchored)
                     few_anchors = True
                     break
             elif _round == 0 and params.calibrate.enabled:
